@@ -1,0 +1,230 @@
+"""The DRAW attention filterbank and its read/write blocks (Gregor et al. 2015, sec. 3).
+
+Notation follows the paper. An image has ``C`` channels, height ``B`` and width ``A``
+(NCHW layout: ``(batch, C, B, A)``). Pixel coordinates are 1-based (``a = 1..A``,
+``b = 1..B``) so that ``g~ = 0`` is the exact image centre, matching
+``gX = (A+1)/2 (g~X + 1)``. For ``N`` glimpses the filter centres are
+
+    mu_i = g + (i - N/2 - 0.5) * delta,   i = 1..N
+    delta = (max(A, B) - 1) / (N - 1) * delta~
+    F[i, a] = exp(-(a - mu_i)^2 / (2 sigma^2)) / Z_i,   Z_i = sum_a exp(...)
+
+N = 1: the single filter sits at ``mu_1 = g`` whatever ``delta`` is, so the stride only
+matters for drawing the attention box. To keep it finite we use
+``delta = (max(A, B) - 1) * delta~`` (the denominator ``N - 1`` clamped to 1).
+
+The pure functions take ``F`` (``mx.nd`` or ``mx.sym``) so they work in hybridized
+blocks; the blocks wrap them with the linear layer that emits the five attention
+parameters ``(g~X, g~Y, log sigma^2, log delta~, log gamma)`` from ``h_dec``.
+"""
+from mxnet.gluon import HybridBlock, nn
+
+#: Added to the filter normaliser Z to avoid 0/0 when a filter falls off the image.
+FILTER_EPS = 1e-8
+
+
+def attention_params(F, raw, width, height, num_glimpses):
+    """Decode the linear layer's output into attention parameters.
+
+    Parameters
+    ----------
+    raw : Symbol or NDArray, shape (batch, 5)
+        ``(g~X, g~Y, log sigma^2, log delta~, log gamma)``.
+    width, height : int
+        Image width A and height B.
+    num_glimpses : int
+        N, the grid size of the attention patch.
+
+    Returns
+    -------
+    gx, gy, log_sigma2, delta, gamma : each shape (batch, 1)
+        Centres in 1-based pixel coordinates, log variance, stride, intensity.
+    """
+    gx_, gy_, log_sigma2, log_delta_, log_gamma = F.split(raw, num_outputs=5, axis=1)
+    gx = (width + 1) / 2.0 * (gx_ + 1)
+    gy = (height + 1) / 2.0 * (gy_ + 1)
+    delta = (max(width, height) - 1) / float(max(num_glimpses - 1, 1)) * F.exp(log_delta_)
+    gamma = F.exp(log_gamma)
+    return gx, gy, log_sigma2, delta, gamma
+
+
+def filterbank(F, center, log_sigma2, delta, num_glimpses, size):
+    """Normalised 1-D Gaussian filterbank along one image axis.
+
+    Parameters
+    ----------
+    center, log_sigma2, delta : shape (batch, 1)
+        Grid centre g (1-based pixel coordinates), log sigma^2 and stride delta.
+    num_glimpses : int
+        N, number of filters.
+    size : int
+        Length of the image axis (A for x, B for y).
+
+    Returns
+    -------
+    Symbol or NDArray, shape (batch, N, size)
+        Row i is filter i evaluated at pixels 1..size, normalised to sum to 1.
+    """
+    n = num_glimpses
+    offsets = F.reshape(F.arange(1, n + 1) - (n / 2.0 + 0.5), shape=(1, n))
+    mu = F.broadcast_add(center, F.broadcast_mul(offsets, delta))            # (batch, N)
+    coords = F.reshape(F.arange(1, size + 1), shape=(1, 1, size))
+    diff = F.broadcast_sub(coords, F.expand_dims(mu, axis=2))                # (batch, N, size)
+    two_var = F.expand_dims(2 * F.exp(log_sigma2), axis=2)                   # (batch, 1, 1)
+    filt = F.exp(-F.broadcast_div(F.square(diff), two_var))
+    return F.broadcast_div(filt, F.sum(filt, axis=2, keepdims=True) + FILTER_EPS)
+
+
+def apply_read_filters(F, images, fy, fx, num_glimpses, width):
+    """Extract glimpses ``Fy · image · FxT`` from every channel.
+
+    Parameters
+    ----------
+    images : shape (batch, K, B, A)
+    fy : shape (batch, N, B)
+    fx : shape (batch, N, A)
+    num_glimpses, width : int
+        N and A (static, so that the symbolic graph can reshape).
+
+    Returns
+    -------
+    shape (batch, K, N, N)
+    """
+    n = num_glimpses
+    t = F.reshape(F.transpose(images, axes=(0, 2, 1, 3)), shape=(0, 0, -1))   # (b, B, K*A)
+    u = F.reshape(F.batch_dot(fy, t), shape=(0, -1, width))                   # (b, N*K, A)
+    v = F.batch_dot(u, fx, transpose_b=True)                                  # (b, N*K, N)
+    return F.transpose(F.reshape(v, shape=(0, n, -1, n)), axes=(0, 2, 1, 3))
+
+
+def apply_write_filters(F, patches, fy, fx, num_glimpses, height, width):
+    """Place patches on the canvas: ``FyT · patch · Fx`` for every channel.
+
+    Parameters
+    ----------
+    patches : shape (batch, K, N, N)
+    fy : shape (batch, N, B)
+    fx : shape (batch, N, A)
+    num_glimpses, height, width : int
+        N, B and A.
+
+    Returns
+    -------
+    shape (batch, K, B, A)
+    """
+    n = num_glimpses
+    t = F.reshape(F.transpose(patches, axes=(0, 2, 1, 3)), shape=(0, 0, -1))  # (b, N, K*N)
+    u = F.reshape(F.batch_dot(fy, t, transpose_a=True), shape=(0, -1, n))     # (b, B*K, N)
+    v = F.batch_dot(u, fx)                                                     # (b, B*K, A)
+    return F.transpose(F.reshape(v, shape=(0, height, -1, width)), axes=(0, 2, 1, 3))
+
+
+class _Attention(HybridBlock):
+    """Shared part of read and write: the linear layer emitting the attention
+    parameters and the two filterbanks."""
+
+    def __init__(self, num_glimpses, image_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.num_glimpses = int(num_glimpses)
+        self.channels, self.height, self.width = (int(v) for v in image_shape)
+        with self.name_scope():
+            self.loc = nn.Dense(5, flatten=False, prefix="loc_")
+
+    def _filters(self, F, h_dec):
+        """Returns Fx (batch, N, A), Fy (batch, N, B) and the window
+        ``[gx, gy, log sigma^2, delta, gamma]`` (batch, 5)."""
+        gx, gy, log_sigma2, delta, gamma = attention_params(
+            F, self.loc(h_dec), self.width, self.height, self.num_glimpses)
+        fx = filterbank(F, gx, log_sigma2, delta, self.num_glimpses, self.width)
+        fy = filterbank(F, gy, log_sigma2, delta, self.num_glimpses, self.height)
+        window = F.concat(gx, gy, log_sigma2, delta, gamma, dim=1)
+        return fx, fy, gamma, window
+
+
+class AttentionRead(_Attention):
+    """Read with attention: ``r = gamma [Fy x FxT, Fy x_hat FxT]`` (eq. 27).
+
+    Parameters
+    ----------
+    num_glimpses : int
+        N, the read patch is N x N per channel.
+    image_shape : tuple of int
+        (C, B, A) = (channels, height, width).
+
+    Inputs: ``x``, ``x_hat`` of shape (batch, C, B, A) and ``h_dec`` (batch, U).
+    Output: shape (batch, 2*C*N*N), the x glimpses first.
+    """
+
+    def output_size(self):
+        return 2 * self.channels * self.num_glimpses ** 2
+
+    def hybrid_forward(self, F, x, x_hat, h_dec):
+        fx, fy, gamma, _ = self._filters(F, h_dec)
+        both = F.concat(x, x_hat, dim=1)                       # one pass for x and x_hat
+        glimpse = apply_read_filters(F, both, fy, fx, self.num_glimpses, self.width)
+        return F.broadcast_mul(F.flatten(glimpse), gamma)
+
+
+class AttentionWrite(_Attention):
+    """Write with attention: ``(1/gamma_hat) Fy_hatT w Fx_hat`` (eq. 28-29).
+
+    Parameters
+    ----------
+    num_glimpses : int
+        N, the write patch w is N x N per channel.
+    image_shape : tuple of int
+        (C, B, A).
+
+    Input: ``h_dec`` (batch, U).
+    Outputs: the canvas update (batch, C*B*A) and the window (batch, 5) =
+    ``[gx, gy, log sigma^2, delta, gamma]`` (for drawing attention boxes).
+    """
+    has_window = True
+
+    def __init__(self, num_glimpses, image_shape, **kwargs):
+        super().__init__(num_glimpses, image_shape, **kwargs)
+        with self.name_scope():
+            self.patch = nn.Dense(self.channels * self.num_glimpses ** 2, flatten=False,
+                                  prefix="patch_")
+
+    def hybrid_forward(self, F, h_dec):
+        fx, fy, gamma, window = self._filters(F, h_dec)
+        n = self.num_glimpses
+        w = F.reshape(self.patch(h_dec), shape=(0, self.channels, n, n))
+        canvas = apply_write_filters(F, w, fy, fx, n, self.height, self.width)
+        return F.broadcast_div(F.flatten(canvas), gamma), window
+
+
+class PlainRead(HybridBlock):
+    """Read without attention: ``r = [x, x_hat]`` flattened (eq. 17).
+
+    Inputs: ``x``, ``x_hat`` (batch, C, B, A), ``h_dec`` (unused). Output (batch, 2*C*B*A).
+    """
+
+    def __init__(self, image_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.channels, self.height, self.width = (int(v) for v in image_shape)
+
+    def output_size(self):
+        return 2 * self.channels * self.height * self.width
+
+    def hybrid_forward(self, F, x, x_hat, h_dec):
+        return F.concat(F.flatten(x), F.flatten(x_hat), dim=1)
+
+
+class PlainWrite(HybridBlock):
+    """Write without attention: a linear layer from h_dec to the canvas (eq. 18).
+
+    Input ``h_dec`` (batch, U); output the canvas update (batch, C*B*A).
+    """
+    has_window = False
+
+    def __init__(self, image_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.channels, self.height, self.width = (int(v) for v in image_shape)
+        with self.name_scope():
+            self.patch = nn.Dense(self.channels * self.height * self.width, flatten=False,
+                                  prefix="patch_")
+
+    def hybrid_forward(self, F, h_dec):
+        return self.patch(h_dec)

@@ -1,0 +1,60 @@
+"""The variational loss shared by DRAW and ConvDRAW, in nats per example.
+
+``total = reconstruction + KL`` where
+
+* reconstruction = ``-log D(x | c_T)`` with D Bernoulli of mean ``sigmoid(c_T)``, i.e. the
+  sigmoid cross-entropy of the final canvas logits, summed over pixels;
+* KL is summed over latent units and steps, either to N(0, I)
+  (``0.5 * (mu^2 + sigma^2 - log sigma^2 - 1)``, DRAW eq. 11) or to a learned diagonal
+  Gaussian prior given per step (ConvDRAW).
+
+Latents are parametrised by ``mu`` and ``log sigma``. Any latent layout works as long as
+axis 1 is the batch axis: (T, batch, Z) for DRAW, (T, batch, L, h, w) for ConvDRAW.
+"""
+from mxnet.gluon import HybridBlock
+
+
+def bernoulli_nll(F, logits, x):
+    """Elementwise ``-[x log p + (1-x) log(1-p)]`` with ``p = sigmoid(logits)``.
+
+    Computed stably as ``softplus(logits) - x * logits`` (oneDNN softrelu).
+    """
+    return F.Activation(logits, act_type="softrelu") - x * logits
+
+
+def gaussian_kl(F, mu_q, log_sigma_q, mu_p=None, log_sigma_p=None):
+    """Elementwise KL(N(mu_q, sigma_q^2) || N(mu_p, sigma_p^2)); N(0, 1) if no prior."""
+    if mu_p is None:
+        return 0.5 * (F.square(mu_q) + F.exp(2 * log_sigma_q) - 2 * log_sigma_q - 1)
+    return (log_sigma_p - log_sigma_q
+            + 0.5 * (F.exp(2 * (log_sigma_q - log_sigma_p))
+                     + F.square(mu_q - mu_p) * F.exp(-2 * log_sigma_p))
+            - 0.5)
+
+
+class VariationalLoss(HybridBlock):
+    """Negative evidence lower bound per example, with its two parts.
+
+    Inputs
+    ------
+    logits : shape (batch, D) or (batch, C, H, W)
+        Final canvas logits c_T.
+    x : any shape with batch*D elements
+        Targets in [0, 1] (reshaped like ``logits``).
+    mu_q, log_sigma_q : shape (T, batch, ...)
+        Posterior parameters for every step.
+    mu_p, log_sigma_p : optional, same shape as ``mu_q``
+        Learned prior parameters; omit both for the N(0, I) prior.
+
+    Outputs
+    -------
+    total, reconstruction, kl : each shape (batch,), in nats.
+    """
+
+    def hybrid_forward(self, F, logits, x, mu_q, log_sigma_q, mu_p=None, log_sigma_p=None):
+        if (mu_p is None) != (log_sigma_p is None):
+            raise ValueError("give both mu_p and log_sigma_p, or neither")
+        x = F.reshape_like(x, logits)
+        recon = F.sum(bernoulli_nll(F, logits, x), axis=0, exclude=True)
+        kl = F.sum(gaussian_kl(F, mu_q, log_sigma_q, mu_p, log_sigma_p), axis=1, exclude=True)
+        return recon + kl, recon, kl

@@ -1,0 +1,179 @@
+"""DRAW: a recurrent variational auto-encoder with attention (Gregor et al. 2015).
+
+Per step t = 1..T (eq. 3-8)::
+
+    x_hat  = x - sigmoid(c_{t-1})
+    r_t    = read(x, x_hat, h_dec_{t-1})
+    h_enc  = LSTM_enc([r_t, h_dec_{t-1}])
+    z_t    ~ Q(z | h_enc) = N(mu_t, sigma_t^2),   (mu_t, log sigma_t) = W(h_enc)
+    h_dec  = LSTM_dec(z_t)
+    c_t    = c_{t-1} + write(h_dec)
+
+The initial canvas c_0 and LSTM states are learned biases, broadcast to the batch.
+"""
+import mxnet as mx
+from mxnet import init
+from mxnet.gluon import HybridBlock, nn
+
+from .attention import AttentionRead, AttentionWrite, PlainRead, PlainWrite
+from .lstm import LSTMCell
+
+
+class DRAW(HybridBlock):
+    """The DRAW network.
+
+    Parameters
+    ----------
+    image_shape : tuple of int
+        (C, H, W); H and W may differ.
+    num_steps : int
+        T, the number of glimpses / canvas updates.
+    num_recurrent_units : int
+        U, the size of both LSTMs.
+    latent_dim : int
+        Z, latent units per step.
+    read_size, write_size : int
+        N of the read and write attention grids (ignored without attention).
+    attention : bool
+        False gives the paper's "no attention" model (read the whole image, write with a
+        linear layer).
+
+    Inputs
+    ------
+    x : shape (batch, C, H, W) or (batch, C*H*W), values in [0, 1]
+    noise : optional, shape (T, batch, Z)
+        Standard normal draws for the reparametrisation; drawn inside when omitted.
+
+    Outputs
+    -------
+    logits : shape (batch, C*H*W)
+        Final canvas c_T (Bernoulli logits).
+    mu, log_sigma : shape (T, batch, Z)
+        Posterior parameters of every step.
+    """
+
+    def __init__(self, image_shape=(1, 28, 28), num_steps=64, num_recurrent_units=256,
+                 latent_dim=100, read_size=2, write_size=5, attention=True, **kwargs):
+        super().__init__(**kwargs)
+        self.image_shape = tuple(int(v) for v in image_shape)
+        if len(self.image_shape) != 3:
+            raise ValueError("image_shape must be (C, H, W), got %r" % (image_shape,))
+        for name, value in (("num_steps", num_steps), ("num_recurrent_units", num_recurrent_units),
+                            ("latent_dim", latent_dim), ("read_size", read_size),
+                            ("write_size", write_size)) + tuple(
+                                zip(("channels", "height", "width"), self.image_shape)):
+            if int(value) < 1:
+                raise ValueError("%s must be positive, got %r" % (name, value))
+        c, h, w = self.image_shape
+        if attention and max(read_size, write_size) > max(h, w):
+            raise ValueError("read_size/write_size (%d/%d) larger than the %dx%d image"
+                             % (read_size, write_size, h, w))
+        self.num_steps = int(num_steps)
+        self.num_recurrent_units = int(num_recurrent_units)
+        self.latent_dim = int(latent_dim)
+        self.attention = bool(attention)
+        self.num_pixels = c * h * w
+        u = self.num_recurrent_units
+        with self.name_scope():
+            if self.attention:
+                self.read = AttentionRead(read_size, self.image_shape, prefix="read_")
+                self.write = AttentionWrite(write_size, self.image_shape, prefix="write_")
+            else:
+                self.read = PlainRead(self.image_shape, prefix="read_")
+                self.write = PlainWrite(self.image_shape, prefix="write_")
+            self.encoder = LSTMCell(u, input_size=self.read.output_size() + u, prefix="enc_")
+            self.decoder = LSTMCell(u, input_size=self.latent_dim, prefix="dec_")
+            self.posterior = nn.Dense(2 * self.latent_dim, flatten=False, in_units=u,
+                                      prefix="posterior_")
+            self.canvas0 = self.params.get("canvas0", shape=(1, self.num_pixels), init=init.Zero())
+            self.h_enc0 = self.params.get("h_enc0", shape=(1, u), init=init.Zero())
+            self.c_enc0 = self.params.get("c_enc0", shape=(1, u), init=init.Zero())
+            self.h_dec0 = self.params.get("h_dec0", shape=(1, u), init=init.Zero())
+            self.c_dec0 = self.params.get("c_dec0", shape=(1, u), init=init.Zero())
+
+    def config(self):
+        """Constructor arguments, JSON-serialisable (see :func:`draw.get_model`)."""
+        return dict(image_shape=list(self.image_shape), num_steps=self.num_steps,
+                    num_recurrent_units=self.num_recurrent_units, latent_dim=self.latent_dim,
+                    read_size=getattr(self.read, "num_glimpses", 2),
+                    write_size=getattr(self.write, "num_glimpses", 5),
+                    attention=self.attention)
+
+    def hybrid_forward(self, F, x, noise=None, canvas0=None, h_enc0=None, c_enc0=None,
+                       h_dec0=None, c_dec0=None):
+        c, h, w = self.image_shape
+        x = F.reshape(x, shape=(-1, c, h, w))
+        flat = F.reshape(x, shape=(0, -1))
+        canvas = F.broadcast_like(canvas0, flat, lhs_axes=(0,), rhs_axes=(0,))
+        h_enc = F.broadcast_like(h_enc0, flat, lhs_axes=(0,), rhs_axes=(0,))
+        c_enc = F.broadcast_like(c_enc0, flat, lhs_axes=(0,), rhs_axes=(0,))
+        h_dec = F.broadcast_like(h_dec0, flat, lhs_axes=(0,), rhs_axes=(0,))
+        c_dec = F.broadcast_like(c_dec0, flat, lhs_axes=(0,), rhs_axes=(0,))
+        if noise is not None:
+            noise = F.split(noise, num_outputs=self.num_steps, axis=0, squeeze_axis=True) \
+                if self.num_steps > 1 else [F.reshape(noise, shape=(-3, 0))]
+        mus, log_sigmas = [], []
+        for t in range(self.num_steps):
+            x_hat = x - F.reshape_like(F.Activation(canvas, act_type="sigmoid"), x)
+            r = self.read(x, x_hat, h_dec)
+            h_enc, c_enc = self.encoder(F.concat(r, h_dec, dim=1), h_enc, c_enc)
+            mu, log_sigma = F.split(self.posterior(h_enc), num_outputs=2, axis=1)
+            eps = F.random.normal_like(mu) if noise is None else noise[t]
+            z = mu + F.exp(log_sigma) * eps
+            h_dec, c_dec = self.decoder(z, h_dec, c_dec)
+            canvas = canvas + self._write(h_dec)[0]
+            mus.append(mu)
+            log_sigmas.append(log_sigma)
+        return canvas, F.stack(*mus, axis=0), F.stack(*log_sigmas, axis=0)
+
+    def _write(self, h_dec):
+        """(canvas update, window or None) from either kind of write block."""
+        out = self.write(h_dec)
+        return out if self.write.has_window else (out, None)
+
+    def generate(self, z):
+        """Run the generative model on given latents (imperative).
+
+        Parameters
+        ----------
+        z : NDArray, shape (T, n, Z)
+
+        Returns
+        -------
+        canvases : NDArray, shape (T, n, C, H, W)
+            ``sigmoid(c_t)`` after every step.
+        windows : NDArray of shape (T, n, 5) or None
+            Write attention ``[gx, gy, log sigma^2, delta, gamma]`` per step (1-based
+            pixel coordinates), None without attention.
+        """
+        nd = mx.nd
+        n = z.shape[1]
+        ctx = z.context
+        ref = nd.zeros((n, 1), ctx=ctx)
+        bcast = lambda p: nd.broadcast_like(p.data(ctx), ref, lhs_axes=(0,), rhs_axes=(0,))
+        canvas, h, c = bcast(self.canvas0), bcast(self.h_dec0), bcast(self.c_dec0)
+        canvases, windows = [], []
+        for t in range(self.num_steps):
+            h, c = self.decoder(z[t], h, c)
+            update, window = self._write(h)
+            canvas = canvas + update
+            canvases.append(nd.Activation(canvas, act_type="sigmoid"))
+            windows.append(window)
+        canvases = nd.stack(*canvases, axis=0).reshape((self.num_steps, n) + self.image_shape)
+        windows = nd.stack(*windows, axis=0) if self.write.has_window else None
+        return canvases, windows
+
+    def sample(self, n, ctx=None):
+        """Draw ``n`` images from the prior.
+
+        Returns ``(canvases, windows)`` as :meth:`generate`: every intermediate canvas
+        (T, n, C, H, W) in [0, 1], and the write windows (T, n, 5) or None.
+        """
+        ctx = ctx or mx.current_context()
+        z = mx.nd.random.normal(shape=(self.num_steps, n, self.latent_dim), ctx=ctx)
+        return self.generate(z)
+
+    def reconstruct(self, x):
+        """Bernoulli means ``sigmoid(c_T)`` for ``x`` (batch, C, H, W), same shape."""
+        logits = self(x)[0]
+        return mx.nd.Activation(logits, act_type="sigmoid").reshape((-1,) + self.image_shape)

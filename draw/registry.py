@@ -1,0 +1,47 @@
+"""Model factory: named presets and rebuilding a model from its saved configuration."""
+
+#: Preset name -> (model kind, constructor arguments).
+PRESETS = {
+    # Gregor et al. 2015, table 2 (binarized MNIST): T=64, 256 units, z=100, read 2, write 5.
+    "draw_mnist": ("draw", dict(image_shape=[1, 28, 28], num_steps=64, num_recurrent_units=256,
+                                latent_dim=100, read_size=2, write_size=5, attention=True)),
+    "draw_mnist_noattn": ("draw", dict(image_shape=[1, 28, 28], num_steps=64,
+                                       num_recurrent_units=256, latent_dim=100, attention=False)),
+}
+
+
+def _constructor(kind):
+    if kind == "draw":
+        from .model import DRAW
+        return DRAW
+    if kind == "convdraw":
+        from convdraw.model import ConvDRAW
+        return ConvDRAW
+    raise ValueError("unknown model kind %r (expected 'draw' or 'convdraw')" % (kind,))
+
+
+def get_model(name, **overrides):
+    """Build a preset model, e.g. ``get_model('draw_mnist', num_steps=16)``.
+
+    Parameters are not initialised; call ``model.initialize(ctx=...)`` or load params.
+    """
+    if name not in PRESETS:
+        raise ValueError("unknown model %r; presets: %s" % (name, ", ".join(sorted(PRESETS))))
+    kind, kwargs = PRESETS[name]
+    return model_from_config({"kind": kind, "kwargs": dict(kwargs, **overrides)})
+
+
+def model_config(model):
+    """The JSON-serialisable ``{"kind", "kwargs"}`` that rebuilds ``model``."""
+    kind = "convdraw" if type(model).__name__ == "ConvDRAW" else "draw"
+    return {"kind": kind, "kwargs": model.config()}
+
+
+def model_from_config(config):
+    """Rebuild a model from :func:`model_config` output (e.g. a checkpoint's args JSON)."""
+    try:
+        kind, kwargs = config["kind"], config["kwargs"]
+    except (KeyError, TypeError):
+        raise ValueError("model config must be {'kind': ..., 'kwargs': {...}}, got %r"
+                         % (config,)) from None
+    return _constructor(kind)(**kwargs)

@@ -1,0 +1,44 @@
+"""Packaging for the MXNet Gluon DRAW / Convolutional DRAW reference implementation.
+
+Install with one of the MXNet extras: ``pip install -e .[cpu]`` (CPU wheel with
+oneDNN) or ``pip install -e .[gpu]`` (CUDA 11.2 build). Never install both: they
+provide the same ``mxnet`` module.
+"""
+from setuptools import find_packages, setup
+
+TENSORBOARD = "tensorboard>=2.12,<=2.19"
+
+setup(
+    name="mxnet-draw",
+    version="0.1.0",
+    description="DRAW and Convolutional DRAW in MXNet Gluon: models, data converters, "
+                "trainers, samplers",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    packages=find_packages(include=["draw", "draw.*", "convdraw", "convdraw.*"]),
+    python_requires=">=3.8,<3.12",
+    install_requires=[
+        # mxnet 1.9.1 breaks with numpy>=1.24 (removed np.bool etc.)
+        "numpy>=1.20,<1.24",
+        "mxboard==0.1.0",
+        # mxboard 0.1.0's generated protobuf code needs protobuf<=3.20.3
+        "protobuf<=3.20.3",
+        "imageio",
+        "pillow",
+        "tqdm",
+    ],
+    extras_require={
+        "cpu": ["mxnet==1.9.1"],
+        "gpu": ["mxnet-cu112==1.9.1"],
+        "test": ["pytest", TENSORBOARD],
+        "viz": [TENSORBOARD],
+    },
+    classifiers=[
+        "Programming Language :: Python :: 3.8",
+        "Programming Language :: Python :: 3.9",
+        "Programming Language :: Python :: 3.10",
+        "Programming Language :: Python :: 3.11",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)
