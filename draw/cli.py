@@ -1,0 +1,247 @@
+"""Command-line plumbing shared by the example scripts (train, sample).
+
+The scripts in ``examples/`` only declare their model flags and call :func:`run_train`
+or :func:`run_sample`; everything here is importable and tested.
+"""
+import argparse
+import logging
+import os
+import sys
+import time
+
+import mxnet as mx
+
+from . import checkpoint
+from .checkpoint import CheckpointError
+from .context import UsageError, parse_contexts
+from .datasets import DatasetError, default_data_dir, default_source, ensure_dataset, load_dataset
+from .registry import model_config, model_from_config
+from .train import DEFAULTS, Trainer, summarize_run, write_samples
+
+log = logging.getLogger("draw")
+
+#: Settings that may be changed when resuming (everything else comes from args.json).
+RESUME_OVERRIDES = ("epochs", "max_steps", "log_every", "hist_every", "checkpoint_every",
+                    "keep_checkpoints", "gpu", "gpus", "cpus", "no_progress")
+
+
+def positive_int(value):
+    v = int(value)
+    if v < 1:
+        raise argparse.ArgumentTypeError("must be a positive integer, got %s" % value)
+    return v
+
+
+def non_negative_int(value):
+    v = int(value)
+    if v < 0:
+        raise argparse.ArgumentTypeError("must be >= 0, got %s" % value)
+    return v
+
+
+def positive_float(value):
+    v = float(value)
+    if not v > 0:
+        raise argparse.ArgumentTypeError("must be positive, got %s" % value)
+    return v
+
+
+def add_train_args(parser, **defaults):
+    """Flags common to both trainers; ``defaults`` override :data:`draw.train.DEFAULTS`."""
+    d = dict(DEFAULTS, **defaults)
+    g = parser.add_argument_group("training")
+    g.add_argument("--batch_size", "-b", type=positive_int, default=d["batch_size"],
+                   help="global batch size, split over devices (default %(default)s)")
+    g.add_argument("--learning_rate", "-r", type=positive_float, default=d["learning_rate"],
+                   help="Adam learning rate (default %(default)s)")
+    g.add_argument("--epochs", type=positive_int, default=d["epochs"],
+                   help="number of epochs (default %(default)s)")
+    g.add_argument("--max_steps", type=non_negative_int, default=d["max_steps"],
+                   help="stop after this many updates in total, 0 = no limit")
+    g.add_argument("--clip_gradient", type=float, default=d["clip_gradient"],
+                   help="clip the global gradient norm of the mean loss; 0 = off "
+                        "(default %(default)s)")
+    g.add_argument("--seed", type=int, default=d["seed"], help="random seed (default 0)")
+    g.add_argument("--num_val", type=non_negative_int, default=d["num_val"],
+                   help="validate on the first N validation images, 0 = all")
+    d_ = parser.add_argument_group("devices")
+    d_.add_argument("--gpu", action="store_true", help="train on GPU 0")
+    d_.add_argument("--gpus", default=None, help="train on several GPUs, e.g. 0,1")
+    d_.add_argument("--cpus", type=positive_int, default=1,
+                    help="number of CPU contexts (to exercise multi-device code on a CPU)")
+    d_.add_argument("--kvstore", default=d["kvstore"],
+                    help="kvstore for several devices (default %(default)s)")
+    o = parser.add_argument_group("output")
+    o.add_argument("--logdir", default=d.get("logdir", "runs/run"),
+                   help="run directory: mxboard events, checkpoints, samples "
+                        "(default %(default)s)")
+    o.add_argument("--resume", metavar="DIR", default=None,
+                   help="continue the run in DIR from its newest checkpoint")
+    o.add_argument("--log_every", type=positive_int, default=d["log_every"],
+                   help="log training scalars every N steps (default %(default)s)")
+    o.add_argument("--hist_every", type=non_negative_int, default=d["hist_every"],
+                   help="log gradient histograms every N steps, 0 = never")
+    o.add_argument("--checkpoint_every", type=non_negative_int, default=d["checkpoint_every"],
+                   help="also checkpoint every N steps (always at each epoch end), 0 = off")
+    o.add_argument("--keep_checkpoints", type=positive_int, default=d["keep_checkpoints"],
+                   help="keep the newest K checkpoints (default %(default)s)")
+    o.add_argument("--no_progress", action="store_true", help="no progress bar")
+    s = parser.add_argument_group("data")
+    s.add_argument("--data_dir", default=default_data_dir(),
+                   help="converted datasets (default $DRAW_DATA_DIR or ~/.mxnet/datasets/draw)")
+    s.add_argument("--source", default=default_source(),
+                   help="directory of original dataset files used if a conversion is needed "
+                        "(default $DRAW_DATA_SOURCE; unset = download)")
+    return parser
+
+
+def explicit_options(parser, argv):
+    """Destinations of the options actually present in ``argv``."""
+    given = {a.split("=", 1)[0] for a in argv if a.startswith("-")}
+    return {a.dest for a in parser._actions if given & set(a.option_strings)}
+
+
+def setup_logging(logdir=None):
+    """Log the ``draw`` logger's INFO lines to stderr (and ``<logdir>/train.log``)."""
+    log.setLevel(logging.INFO)
+    if not any(getattr(h, "_draw_console", False) for h in log.handlers):
+        console = logging.StreamHandler(sys.stderr)
+        console.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+        console._draw_console = True
+        log.addHandler(console)
+    if logdir:
+        for old in [h for h in log.handlers if isinstance(h, logging.FileHandler)]:
+            log.removeHandler(old)
+            old.close()
+        handler = logging.FileHandler(os.path.join(logdir, "train.log"))
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        log.addHandler(handler)
+
+
+def _check_logdir(logdir):
+    """Refuse to mix two runs in one directory (checked before anything is written)."""
+    if os.path.exists(logdir) and not os.path.isdir(logdir):
+        raise UsageError("--logdir %s exists and is not a directory" % logdir)
+    if os.path.isfile(os.path.join(logdir, "args.json")):
+        raise UsageError("%s already holds a run: continue it with --resume %s, or choose "
+                         "another --logdir" % (logdir, logdir))
+    if os.path.isdir(logdir) and os.listdir(logdir):
+        raise UsageError("--logdir %s is not empty and holds no run of ours; choose an "
+                         "empty or new directory" % logdir)
+    parent = os.path.dirname(os.path.abspath(logdir))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.access(parent if not os.path.isdir(logdir) else logdir, os.W_OK):
+        raise UsageError("cannot write to --logdir %s (permission denied)" % logdir)
+
+
+def _create_logdir(logdir):
+    try:
+        os.makedirs(logdir, exist_ok=True)
+        probe = os.path.join(logdir, ".write-test")
+        open(probe, "w").close()
+        os.remove(probe)
+    except OSError as e:
+        raise UsageError("cannot write to --logdir %s (%s)" % (logdir, e.strerror)) from None
+
+
+def run_train(args, model_cfg, dataset, binarize=None, explicit=()):
+    """Train a model from parsed CLI ``args`` (see :func:`add_train_args`).
+
+    Parameters
+    ----------
+    model_cfg : dict
+        ``{"kind", "kwargs"}`` (ignored when resuming: the run's args.json wins).
+    dataset : str
+        Converted dataset name (e.g. ``binarized_mnist``).
+    binarize : None or 'dynamic'
+    explicit : set of str
+        CLI options given explicitly (only these override a resumed run's settings).
+    """
+    start = time.time()
+    setup_logging()
+    train_cfg = {k: getattr(args, k) for k in DEFAULTS if hasattr(args, k)}
+    train_cfg["binarize"] = binarize
+    if args.resume:
+        logdir = args.resume
+        try:
+            saved = checkpoint.read_json(os.path.join(logdir, "args.json"))
+        except (OSError, ValueError) as e:
+            raise UsageError("--resume %s: no readable args.json (%s)" % (logdir, e)) from None
+        model_cfg, dataset = saved["model"], saved["dataset"]
+        overrides = {k: v for k, v in train_cfg.items() if k in explicit and k in RESUME_OVERRIDES}
+        train_cfg = dict(saved["train"], **overrides)
+    else:
+        logdir = args.logdir
+        _check_logdir(logdir)
+    ctxs = parse_contexts(args.gpu, args.gpus, args.cpus)
+    try:
+        model = model_from_config(model_cfg)
+    except (TypeError, ValueError) as e:
+        raise UsageError("bad model settings: %s" % e) from None
+    path = ensure_dataset(dataset, args.data_dir, args.source, log=log.info)
+    arrays, meta = load_dataset(path, require=("train_x", "val_x"))
+    image_shape = tuple(arrays["train_x"].shape[1:])
+    if image_shape != tuple(model.config()["image_shape"]):
+        raise UsageError("dataset %s has images %s but the model expects %s"
+                         % (dataset, image_shape, tuple(model.config()["image_shape"])))
+    if train_cfg["batch_size"] > len(arrays["train_x"]):
+        raise UsageError("--batch_size %d is larger than the training set (%d)"
+                         % (train_cfg["batch_size"], len(arrays["train_x"])))
+    val = arrays["val_x"]
+    if binarize == "dynamic":  # evaluate on one fixed binarization of the validation set
+        mx.random.seed(12345)
+        val = mx.nd.random.uniform_like(val.astype("float32")) < val
+    if not args.resume:
+        _create_logdir(logdir)
+        checkpoint.write_json(os.path.join(logdir, "args.json"), {
+            "model": model_config(model), "dataset": dataset, "train": train_cfg,
+            "dataset_meta": {"converter_version": meta.get("converter_version"),
+                             "nd_sha256": meta.get("nd_sha256")}})
+    setup_logging(logdir)
+    model.initialize(mx.init.Xavier(), ctx=ctxs)
+    trainer = Trainer(model, arrays["train_x"], val, train_cfg, ctxs, logdir)
+    if args.resume:
+        state = checkpoint.load(logdir, model, trainer.trainer, ctx=ctxs)
+        trainer.state.update({k: state[k] for k in ("step", "epoch", "batch")})
+        log.info("resumed %s at step %d (epoch %d, batch %d)", logdir, state["step"],
+                 state["epoch"], state["batch"])
+    from mxboard import SummaryWriter
+    writer = SummaryWriter(logdir=logdir, flush_secs=10)
+    try:
+        result = trainer.fit(writer, progress=not args.no_progress)
+        if result is None:  # nothing left to train: report the current bound
+            result = trainer.validate()
+        written = write_samples(model, logdir, n=64, ctx=ctxs[0], seed=train_cfg["seed"])
+        log.info("wrote %s", ", ".join(written))
+    finally:
+        writer.close()
+    summarize_run(logdir, result, time.time() - start, trainer.state["step"])
+    return result
+
+
+def run_sample(args):
+    """``examples/sample.py``: rebuild from ``args.json``, load params, write PNG + GIF."""
+    directory = args.checkpoint
+    try:
+        saved = checkpoint.read_json(os.path.join(directory, "args.json"))
+    except (OSError, ValueError):
+        raise UsageError("%s: not a run directory (no readable args.json)" % directory) from None
+    ctxs = parse_contexts(args.gpu, None, 1)
+    model = model_from_config(saved["model"])
+    checkpoint.load(directory, model, None, ctx=ctxs[0], step=args.step)
+    out = args.out or directory
+    written = write_samples(model, out, n=args.num_samples, ctx=ctxs[0], seed=args.seed,
+                            gif=not args.no_gif, boxes=not args.no_boxes, prefix=args.prefix)
+    for path in written:
+        print(path)
+    return written
+
+
+def main(fn, *fn_args):
+    """Run ``fn``; turn expected errors into one line on stderr and exit status 2."""
+    try:
+        return fn(*fn_args)
+    except (UsageError, DatasetError, CheckpointError) as e:
+        print("error: %s" % e, file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,260 @@
+"""The training loop shared by DRAW and ConvDRAW.
+
+A model plugs in through two methods: ``model(x)`` returns ``(logits, mu_q, log_sigma_q
+[, mu_p, log_sigma_p])`` for :class:`draw.loss.VariationalLoss`, and
+``model.sample(n, ctx)`` returns ``(canvases (T, n, C, H, W), windows or None)``.
+
+The trainer owns devices, data order, logging (mxboard + tqdm) and checkpoints; the
+models stay pure blocks.
+"""
+import json
+import logging
+import os
+import time
+
+import mxnet as mx
+import numpy as np
+from mxnet import autograd, gluon
+
+from . import checkpoint
+from ._runtime import THREADS_NOTE
+from .datasets import BatchIterator
+from .evaluate import evaluate_bound
+from .loss import VariationalLoss
+from .visualize import canvas_frames, make_grid, save_gif, save_png, sequence_strip
+
+log = logging.getLogger("draw")
+
+#: Training settings and their defaults (the CLIs expose them as flags).
+DEFAULTS = dict(batch_size=100, learning_rate=1e-3, epochs=20, max_steps=0, clip_gradient=10.0,
+                beta1=0.9, beta2=0.999, log_every=50, hist_every=500, checkpoint_every=0,
+                keep_checkpoints=3, num_val=0, val_batch_size=0, binarize=None, seed=0,
+                kvstore="device", num_samples=64)
+
+
+class ModelWithLoss(gluon.HybridBlock):
+    """``x -> (total, reconstruction, kl)`` per example, so model and loss hybridize as
+    one graph. ``model`` is the child whose parameters are saved."""
+
+    def __init__(self, model, **kwargs):
+        super().__init__(**kwargs)
+        with self.name_scope():
+            self.model = model
+            self.loss = VariationalLoss()
+
+    def hybrid_forward(self, F, x):
+        outputs = self.model(x)
+        return self.loss(outputs[0], x, *outputs[1:])
+
+
+def _rng_seed(seed, step):
+    """MXNet seed used from global step ``step`` on (so resume replays the same noise)."""
+    return (int(seed) * 7919 + int(step) * 104729 + 17) % (2 ** 31)
+
+
+def global_norm(arrays):
+    """L2 norm of a list of NDArrays, as a 1-element NDArray (no host sync)."""
+    return mx.nd.sqrt(mx.nd.add_n(*[mx.nd.square(a.norm()) for a in arrays]))
+
+
+class Trainer:
+    """Train ``model`` on ``train_images``, validating on ``val_images``.
+
+    Parameters
+    ----------
+    model : HybridBlock
+        DRAW or ConvDRAW (already initialised or loaded on ``ctxs``).
+    train_images, val_images : NDArray, shape (N, C, H, W), on CPU
+    cfg : dict
+        Settings, see :data:`DEFAULTS`.
+    ctxs : list of Context
+        Devices; each global batch is split across them.
+    logdir : str
+        Run directory: mxboard events, checkpoints, samples.
+    state : dict, optional
+        Counters of a checkpoint to resume from (``step``, ``epoch``, ``batch``).
+    """
+
+    def __init__(self, model, train_images, val_images, cfg, ctxs, logdir, state=None):
+        self.cfg = dict(DEFAULTS, **cfg)
+        self.model = model
+        self.ctxs = ctxs
+        self.logdir = logdir
+        self.net = ModelWithLoss(model)
+        self.net.hybridize(static_alloc=True, static_shape=True)
+        self.train_iter = BatchIterator(train_images, self.cfg["batch_size"], shuffle=True,
+                                        seed=self.cfg["seed"], binarize=self.cfg["binarize"])
+        self.val_images = val_images
+        if self.cfg["num_val"]:
+            self.val_images = val_images[:self.cfg["num_val"]]
+        kvstore = self.cfg["kvstore"] if len(ctxs) > 1 else None
+        self.trainer = gluon.Trainer(
+            model.collect_params(), "adam",
+            {"learning_rate": self.cfg["learning_rate"], "beta1": self.cfg["beta1"],
+             "beta2": self.cfg["beta2"]},
+            kvstore=kvstore, update_on_kvstore=False if kvstore else None)
+        self.state = dict(step=0, epoch=0, batch=0, seed=self.cfg["seed"])
+        if state:
+            self.state.update({k: state[k] for k in ("step", "epoch", "batch") if k in state})
+
+    # ------------------------------------------------------------------ one step
+    def step(self, x):
+        """One update on the global batch ``x``. Returns per-context loss triples and
+        the pre-clipping gradient norm of the mean loss (NDArray, not synced)."""
+        xs = gluon.utils.split_and_load(x, self.ctxs, even_split=False)
+        with autograd.record():
+            losses = [self.net(xi) for xi in xs]
+        autograd.backward([total for total, _, _ in losses])
+        self.trainer.allreduce_grads()
+        batch = x.shape[0]
+        params = [p for p in self.model.collect_params().values() if p.grad_req != "null"]
+        norm = global_norm([p.grad(self.ctxs[0]) for p in params]) / batch
+        clip = self.cfg["clip_gradient"]
+        if clip and clip > 0:
+            for ctx in self.ctxs:
+                scale = mx.nd.minimum(clip / (norm.as_in_context(ctx) + 1e-6), 1.0)
+                for p in params:
+                    g = p.grad(ctx)
+                    g *= scale
+        self.trainer.update(batch)
+        return losses, norm
+
+    # ------------------------------------------------------------------ loop
+    def fit(self, writer=None, progress=True):
+        """Run until ``epochs`` epochs or ``max_steps`` steps; returns the last
+        validation result (dict of nats)."""
+        cfg, st = self.cfg, self.state
+        max_steps = cfg["max_steps"] or None
+        mx.random.seed(_rng_seed(cfg["seed"], st["step"]))
+        log.info("%s; contexts: %s; %d train / %d val images; batch %d; %d steps/epoch",
+                 THREADS_NOTE or "OpenMP threads: MXNet default", self.ctxs,
+                 len(self.train_iter.images), len(self.val_images), cfg["batch_size"],
+                 len(self.train_iter))
+        bar = _progress_bar(progress, total=max_steps or cfg["epochs"] * len(self.train_iter),
+                            initial=st["step"])
+        result = None
+        tick, tick_step = time.time(), st["step"]
+        try:
+            while st["epoch"] < cfg["epochs"] and not (max_steps and st["step"] >= max_steps):
+                for x in self.train_iter.epoch(st["epoch"], start=st["batch"]):
+                    losses, norm = self.step(x)
+                    st["step"] += 1
+                    st["batch"] += 1
+                    bar.update(1)
+                    if st["step"] % cfg["log_every"] == 0:
+                        rate = (st["step"] - tick_step) * cfg["batch_size"] / (time.time() - tick)
+                        self._log_step(writer, losses, norm, rate, bar)
+                        tick, tick_step = time.time(), st["step"]
+                    if writer is not None and cfg["hist_every"] and \
+                            st["step"] % cfg["hist_every"] == 0:
+                        self._log_histograms(writer)
+                    if cfg["checkpoint_every"] and st["step"] % cfg["checkpoint_every"] == 0:
+                        self.save_checkpoint()
+                    if max_steps and st["step"] >= max_steps:
+                        break
+                else:
+                    st["epoch"] += 1
+                    st["batch"] = 0
+                result = self.end_of_epoch(writer)
+        finally:
+            bar.close()
+        return result
+
+    def end_of_epoch(self, writer):
+        """Validate, log images, checkpoint."""
+        st = self.state
+        result = self.validate()
+        log.info("epoch %d step %d: validation bound %.3f nats (reconstruction %.3f, KL %.3f)",
+                 st["epoch"], st["step"], result["total"], result["reconstruction"], result["kl"])
+        if writer is not None:
+            for key, value in result.items():
+                writer.add_scalar("val/" + key, value, st["step"])
+            self.log_images(writer)
+        self.save_checkpoint()
+        return result
+
+    def validate(self):
+        batch = self.cfg["val_batch_size"] or self.cfg["batch_size"]
+        return evaluate_bound(self.net, self.val_images, batch, self.ctxs)
+
+    def save_checkpoint(self):
+        checkpoint.save(self.logdir, self.state["step"], self.model, self.trainer, self.state,
+                        keep=self.cfg["keep_checkpoints"])
+        # reseed so that a run resumed from here draws the same noise as this one
+        mx.random.seed(_rng_seed(self.cfg["seed"], self.state["step"]))
+
+    # ------------------------------------------------------------------ logging
+    def _log_step(self, writer, losses, norm, rate, bar):
+        parts = [mx.nd.concat(*[l[i].as_in_context(mx.cpu()) for l in losses], dim=0)
+                 for i in range(3)]
+        total, recon, kl = (float(p.mean().asscalar()) for p in parts)
+        grad_norm = float(norm.asscalar())
+        step = self.state["step"]
+        bar.set_postfix(loss="%.2f" % total, kl="%.2f" % kl, samples_s="%.0f" % rate)
+        if writer is not None:
+            writer.add_scalar("train/loss", total, step)
+            writer.add_scalar("train/reconstruction", recon, step)
+            writer.add_scalar("train/kl", kl, step)
+            writer.add_scalar("train/grad_norm", grad_norm, step)
+            writer.add_scalar("train/samples_per_sec", rate, step)
+            writer.add_scalar("train/learning_rate", self.trainer.learning_rate, step)
+        if not np.isfinite(total):
+            log.warning("step %d: non-finite loss %s", step, total)
+
+    def _log_histograms(self, writer):
+        step = self.state["step"]
+        for name, p in self.model.collect_params().items():
+            if p.grad_req != "null":
+                writer.add_histogram("grad/" + name, p.grad(self.ctxs[0]), step, bins="default")
+
+    def log_images(self, writer, n=64):
+        """Sample grid, canvas sequences and reconstructions of validation images."""
+        step = self.state["step"]
+        canvases, _ = self.model.sample(n, ctx=self.ctxs[0])
+        canvases = canvases.asnumpy()
+        writer.add_image("samples", make_grid(canvases[-1]).transpose(2, 0, 1), step)
+        writer.add_image("canvas_sequence", sequence_strip(canvases).transpose(2, 0, 1), step)
+        x = self.val_images[:32].astype("float32").as_in_context(self.ctxs[0])
+        recon = self.model.reconstruct(x).asnumpy()
+        pairs = np.stack([x.asnumpy(), recon], axis=1).reshape((-1,) + recon.shape[1:])
+        writer.add_image("reconstructions", make_grid(pairs, nrow=16).transpose(2, 0, 1), step)
+
+
+def _progress_bar(enabled, total, initial):
+    from tqdm import tqdm
+    return tqdm(total=total, initial=initial, unit="step", dynamic_ncols=True,
+                disable=not enabled, mininterval=1.0)
+
+
+def write_samples(model, out_dir, n=64, ctx=None, seed=None, gif=True, boxes=True,
+                  prefix="samples"):
+    """Sample ``n`` images; write ``<prefix>.png`` (final canvases) and ``<prefix>.gif``
+    (all steps, with the write attention box in red when ``boxes`` and the model has one).
+
+    Returns the list of written paths.
+    """
+    if seed is not None:
+        mx.random.seed(seed)
+    canvases, windows = model.sample(n, ctx=ctx)
+    canvases = canvases.asnumpy()
+    os.makedirs(out_dir, exist_ok=True)
+    png = os.path.join(out_dir, prefix + ".png")
+    save_png(png, make_grid(canvases[-1]))
+    written = [png]
+    if gif:
+        write_size = getattr(getattr(model, "write", None), "num_glimpses", None)
+        use_boxes = boxes and windows is not None and write_size is not None
+        frames = canvas_frames(canvases, windows.asnumpy() if use_boxes else None,
+                               write_size=write_size)
+        path = os.path.join(out_dir, prefix + ".gif")
+        save_gif(path, frames)
+        written.append(path)
+    return written
+
+
+def summarize_run(logdir, result, elapsed, step):
+    """Write ``<logdir>/result.json`` with the final numbers of a run."""
+    checkpoint.write_json(os.path.join(logdir, "result.json"),
+                          dict(result or {}, step=step, wall_time_s=round(elapsed, 1)))
+    log.info("run summary: %s", json.dumps(dict(result or {}, step=step,
+                                                 wall_time_s=round(elapsed, 1))))

@@ -1,0 +1,32 @@
+#!/usr/bin/env python
+"""Sample canvases from a trained run: a PNG grid of final canvases and a GIF of the
+canvas over all T steps (DRAW: with the write attention box in red).
+
+    python examples/sample.py runs/draw_mnist --out samples/ -n 64 --seed 1
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import draw  # noqa: E402,F401
+from draw.cli import main, positive_int, run_sample  # noqa: E402
+
+
+def parser():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("checkpoint", help="run directory (holds args.json and checkpoints)")
+    p.add_argument("--step", type=int, default=None, help="checkpoint step (default newest)")
+    p.add_argument("--out", default=None, help="output directory (default: the run directory)")
+    p.add_argument("--prefix", default="samples", help="file name prefix (default samples)")
+    p.add_argument("--num_samples", "-n", type=positive_int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--gpu", action="store_true", help="sample on GPU 0")
+    p.add_argument("--no_gif", action="store_true", help="write only the PNG grid")
+    p.add_argument("--no_boxes", action="store_true", help="no attention boxes in the GIF")
+    return p
+
+
+if __name__ == "__main__":
+    main(run_sample, parser().parse_args())

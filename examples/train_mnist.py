@@ -1,0 +1,50 @@
+#!/usr/bin/env python
+"""Train DRAW on (binarized) MNIST. Defaults are the paper's configuration
+(Gregor et al. 2015, table 2): T=64, 256 LSTM units, z=100, read 2x2, write 5x5, Adam.
+
+    python examples/train_mnist.py --gpu --logdir runs/draw_mnist
+    python examples/train_mnist.py --no-attention --logdir runs/draw_noattn
+    python examples/train_mnist.py --resume runs/draw_mnist --epochs 40
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import draw  # noqa: E402  (first: chooses the OpenMP thread count before MXNet starts)
+from draw.cli import add_train_args, explicit_options, main, positive_int, run_train  # noqa: E402
+
+
+def parser():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    m = p.add_argument_group("model")
+    m.add_argument("--num_steps", "-s", type=positive_int, default=64, help="T (default 64)")
+    m.add_argument("--num_recurrent_units", "-u", type=positive_int, default=256,
+                   help="LSTM units (default 256)")
+    m.add_argument("--latent_dim", "-l", type=positive_int, default=100,
+                   help="latent units per step (default 100)")
+    m.add_argument("--read_size", type=positive_int, default=2, help="read N (default 2)")
+    m.add_argument("--write_size", type=positive_int, default=5, help="write N (default 5)")
+    m.add_argument("--no-attention", dest="attention", action="store_false",
+                   help="read and write the whole image (the paper's second row)")
+    m.add_argument("--dataset", choices=("binarized_mnist", "mnist"), default="binarized_mnist",
+                   help="binarized_mnist (Larochelle, fixed) or mnist (dynamically binarized)")
+    return add_train_args(p, batch_size=100, learning_rate=1e-3, epochs=20,
+                          logdir="runs/draw_mnist")
+
+
+def run(argv):
+    p = parser()
+    args = p.parse_args(argv)
+    model = {"kind": "draw", "kwargs": dict(
+        image_shape=[1, 28, 28], num_steps=args.num_steps,
+        num_recurrent_units=args.num_recurrent_units, latent_dim=args.latent_dim,
+        read_size=args.read_size, write_size=args.write_size, attention=args.attention)}
+    return run_train(args, model, args.dataset,
+                     binarize="dynamic" if args.dataset == "mnist" else None,
+                     explicit=explicit_options(p, argv))
+
+
+if __name__ == "__main__":
+    main(run, sys.argv[1:])
