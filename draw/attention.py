@@ -17,6 +17,7 @@ The pure functions take ``F`` (``mx.nd`` or ``mx.sym``) so they work in hybridiz
 blocks; the blocks wrap them with the linear layer that emits the five attention
 parameters ``(g~X, g~Y, log sigma^2, log delta~, log gamma)`` from ``h_dec``.
 """
+import numpy as np
 from mxnet.gluon import HybridBlock, nn
 
 #: Added to the filter normaliser Z to avoid 0/0 when a filter falls off the image.
@@ -48,27 +49,35 @@ def attention_params(F, raw, width, height, num_glimpses):
     return gx, gy, log_sigma2, delta, gamma
 
 
-def filterbank(F, center, log_sigma2, delta, num_glimpses, size):
+def glimpse_offsets(num_glimpses):
+    """``(i - N/2 - 0.5)`` for i = 1..N, shape (1, N) (NumPy; a constant of the blocks)."""
+    n = num_glimpses
+    return (np.arange(1, n + 1) - (n / 2.0 + 0.5)).reshape(1, n)
+
+
+def pixel_coords(size):
+    """1-based pixel coordinates ``1..size``, shape (1, 1, size) (NumPy)."""
+    return np.arange(1, size + 1, dtype=np.float64).reshape(1, 1, size)
+
+
+def filterbank(F, center, log_sigma2, delta, offsets, coords):
     """Normalised 1-D Gaussian filterbank along one image axis.
 
     Parameters
     ----------
     center, log_sigma2, delta : shape (batch, 1)
         Grid centre g (1-based pixel coordinates), log sigma^2 and stride delta.
-    num_glimpses : int
-        N, number of filters.
-    size : int
-        Length of the image axis (A for x, B for y).
+    offsets : shape (1, N)
+        :func:`glimpse_offsets`, ``i - N/2 - 0.5``.
+    coords : shape (1, 1, size)
+        :func:`pixel_coords` of the axis (A for x, B for y).
 
     Returns
     -------
     Symbol or NDArray, shape (batch, N, size)
-        Row i is filter i evaluated at pixels 1..size, normalised to sum to 1.
+        Row i is filter i evaluated at every pixel, normalised to sum to 1.
     """
-    n = num_glimpses
-    offsets = F.reshape(F.arange(1, n + 1) - (n / 2.0 + 0.5), shape=(1, n))
     mu = F.broadcast_add(center, F.broadcast_mul(offsets, delta))            # (batch, N)
-    coords = F.reshape(F.arange(1, size + 1), shape=(1, 1, size))
     diff = F.broadcast_sub(coords, F.expand_dims(mu, axis=2))                # (batch, N, size)
     two_var = F.expand_dims(2 * F.exp(log_sigma2), axis=2)                   # (batch, 1, 1)
     filt = F.exp(-F.broadcast_div(F.square(diff), two_var))
@@ -129,14 +138,18 @@ class _Attention(HybridBlock):
         self.channels, self.height, self.width = (int(v) for v in image_shape)
         with self.name_scope():
             self.loc = nn.Dense(5, flatten=False, prefix="loc_")
+            # constants (not trained), so that they follow the block's dtype and context
+            self.offsets = self.params.get_constant("offsets", glimpse_offsets(self.num_glimpses))
+            self.xcoords = self.params.get_constant("xcoords", pixel_coords(self.width))
+            self.ycoords = self.params.get_constant("ycoords", pixel_coords(self.height))
 
-    def _filters(self, F, h_dec):
-        """Returns Fx (batch, N, A), Fy (batch, N, B) and the window
+    def _filters(self, F, h_dec, offsets, xcoords, ycoords):
+        """Returns Fx (batch, N, A), Fy (batch, N, B), gamma (batch, 1) and the window
         ``[gx, gy, log sigma^2, delta, gamma]`` (batch, 5)."""
         gx, gy, log_sigma2, delta, gamma = attention_params(
             F, self.loc(h_dec), self.width, self.height, self.num_glimpses)
-        fx = filterbank(F, gx, log_sigma2, delta, self.num_glimpses, self.width)
-        fy = filterbank(F, gy, log_sigma2, delta, self.num_glimpses, self.height)
+        fx = filterbank(F, gx, log_sigma2, delta, offsets, xcoords)
+        fy = filterbank(F, gy, log_sigma2, delta, offsets, ycoords)
         window = F.concat(gx, gy, log_sigma2, delta, gamma, dim=1)
         return fx, fy, gamma, window
 
@@ -158,8 +171,8 @@ class AttentionRead(_Attention):
     def output_size(self):
         return 2 * self.channels * self.num_glimpses ** 2
 
-    def hybrid_forward(self, F, x, x_hat, h_dec):
-        fx, fy, gamma, _ = self._filters(F, h_dec)
+    def hybrid_forward(self, F, x, x_hat, h_dec, offsets, xcoords, ycoords):
+        fx, fy, gamma, _ = self._filters(F, h_dec, offsets, xcoords, ycoords)
         both = F.concat(x, x_hat, dim=1)                       # one pass for x and x_hat
         glimpse = apply_read_filters(F, both, fy, fx, self.num_glimpses, self.width)
         return F.broadcast_mul(F.flatten(glimpse), gamma)
@@ -187,8 +200,8 @@ class AttentionWrite(_Attention):
             self.patch = nn.Dense(self.channels * self.num_glimpses ** 2, flatten=False,
                                   prefix="patch_")
 
-    def hybrid_forward(self, F, h_dec):
-        fx, fy, gamma, window = self._filters(F, h_dec)
+    def hybrid_forward(self, F, h_dec, offsets, xcoords, ycoords):
+        fx, fy, gamma, window = self._filters(F, h_dec, offsets, xcoords, ycoords)
         n = self.num_glimpses
         w = F.reshape(self.patch(h_dec), shape=(0, self.channels, n, n))
         canvas = apply_write_filters(F, w, fy, fx, n, self.height, self.width)

@@ -1,0 +1,53 @@
+"""Shared fixtures. The real-data tests need the original dataset files.
+
+They are looked for in ``$DRAW_DATA_SOURCE`` or ``../shared/data`` beside the project.
+Locally a missing copy skips those tests; in CI (``CI=true``) it is a failure.
+"""
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import draw  # noqa: E402,F401  (sets OMP_NUM_THREADS before mxnet is imported)
+from draw import datasets  # noqa: E402
+
+
+def _source_dir():
+    candidates = [os.environ.get(datasets.SOURCE_ENV),
+                  os.path.join(ROOT, "..", "shared", "data")]
+    for c in candidates:
+        if c and os.path.isdir(c):
+            return os.path.abspath(c)
+    return None
+
+
+@pytest.fixture(scope="session")
+def source_dir():
+    """Directory with the original files (MNIST IDX, binarized .amat.gz, Omniglot zips)."""
+    path = _source_dir()
+    if path is None:
+        msg = ("original dataset files not found: set $%s or put them in ../shared/data"
+               % datasets.SOURCE_ENV)
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return path
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory, source_dir):
+    """A data directory with binarized MNIST converted from the real files."""
+    out = str(tmp_path_factory.mktemp("datasets"))
+    datasets.convert_binarized_mnist(out_dir=out, source=source_dir, log=lambda *a: None)
+    return out
+
+
+def run_script(args, env=None, timeout=600):
+    """Run a project script with the test interpreter; returns CompletedProcess."""
+    full_env = dict(os.environ, **(env or {}))
+    return subprocess.run([sys.executable] + args, cwd=ROOT, env=full_env, timeout=timeout,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

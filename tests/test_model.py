@@ -1,0 +1,155 @@
+"""DRAW: the LSTM cell, shapes, hybridization, finite-difference gradients, sampling."""
+import mxnet as mx
+import numpy as np
+import pytest
+from mxnet import autograd, gluon
+
+import draw
+from draw.lstm import LSTMCell
+from draw.model import DRAW
+from draw.train import ModelWithLoss
+
+from . import reference as ref
+from .helpers import assert_hybrid_matches
+
+
+def test_lstm_cell_matches_numpy():
+    rs = np.random.RandomState(0)
+    cell = LSTMCell(4, input_size=3)
+    cell.initialize(mx.init.Normal(0.5))
+    cell.cast("float64")
+    x, h, c = rs.normal(size=(2, 3)), rs.normal(size=(2, 4)), rs.normal(size=(2, 4))
+    h1, c1 = cell(*[mx.nd.array(a, dtype="float64") for a in (x, h, c)])
+    W, b = cell.gates.weight.data().asnumpy(), cell.gates.bias.data().asnumpy()
+    want_h, want_c = ref.lstm(x, h, c, W, b)
+    np.testing.assert_allclose(h1.asnumpy(), want_h, rtol=1e-10)
+    np.testing.assert_allclose(c1.asnumpy(), want_c, rtol=1e-10)
+
+
+def test_lstm_forget_bias_initialised_to_one():
+    cell = LSTMCell(4, input_size=3)
+    cell.initialize()
+    np.testing.assert_array_equal(cell.gates.bias.data().asnumpy(),
+                                  [0] * 4 + [1] * 4 + [0] * 8)
+
+
+def tiny(attention=True, shape=(1, 12, 10), steps=3):
+    return DRAW(image_shape=shape, num_steps=steps, num_recurrent_units=8, latent_dim=3,
+                read_size=2, write_size=3, attention=attention)
+
+
+@pytest.mark.parametrize("attention", [True, False])
+@pytest.mark.parametrize("shape", [(1, 28, 28), (1, 12, 20), (3, 9, 7)])
+def test_shapes(attention, shape):
+    model = tiny(attention, shape, steps=4)
+    model.initialize()
+    x = mx.nd.random.uniform(shape=(5,) + shape)
+    logits, mu, log_sigma = model(x)
+    assert logits.shape == (5, int(np.prod(shape)))
+    assert mu.shape == log_sigma.shape == (4, 5, 3)
+    assert model(x.reshape((5, -1)))[0].shape == logits.shape  # flat input works too
+    canvases, windows = model.sample(6)
+    assert canvases.shape == (4, 6) + shape
+    assert (canvases.asnumpy() >= 0).all() and (canvases.asnumpy() <= 1).all()
+    assert (windows is None) == (not attention)
+    if attention:
+        assert windows.shape == (4, 6, 5)
+
+
+@pytest.mark.parametrize("attention", [True, False])
+def test_draw_hybridized_matches_imperative(attention):
+    mx.random.seed(0)
+    model = tiny(attention)
+    model.initialize(mx.init.Xavier())
+    x = mx.nd.random.uniform(shape=(4, 1, 12, 10))
+    noise = mx.nd.random.normal(shape=(3, 4, 3))
+    assert_hybrid_matches(model, [x, noise], rtol=1e-4, atol=1e-5)
+
+
+def test_training_graph_hybridized_matches_imperative():
+    """With noise drawn inside the graph, a seed gives the same loss both ways."""
+    model = tiny()
+    model.initialize(mx.init.Xavier())
+    net = ModelWithLoss(model)
+    x = (mx.nd.random.uniform(shape=(4, 1, 12, 10)) > 0.5)
+    net(x)  # finish deferred initialisation (it draws from the RNG too)
+    mx.random.seed(7)
+    a = net(x)[0].asnumpy()
+    b = net(x)[0].asnumpy()
+    net.hybridize(static_alloc=True, static_shape=True)
+    mx.random.seed(7)
+    c = net(x)[0].asnumpy()
+    np.testing.assert_allclose(a, c, rtol=1e-5)
+    assert not np.array_equal(a, b)
+
+
+def test_finite_difference_gradients():
+    """Analytic gradients of the loss match central differences (float64, fixed noise)."""
+    model = tiny(steps=2)
+    model.initialize(mx.init.Xavier(magnitude=2))
+    model.cast("float64")
+    x = mx.nd.array((np.random.RandomState(1).uniform(size=(2, 1, 12, 10)) > 0.5), dtype="float64")
+    noise = mx.nd.random.normal(shape=(2, 2, 3), dtype="float64")
+    loss = draw.loss.VariationalLoss()
+
+    def objective():
+        logits, mu, ls = model(x, noise)
+        return loss(logits, x, mu, ls)[0].sum()
+
+    with autograd.record():
+        value = objective()
+    value.backward()
+    rs = np.random.RandomState(2)
+    checked = 0
+    for name, p in model.collect_params().items():
+        if p.grad_req == "null":
+            continue
+        data = p.data()
+        grad = p.grad().asnumpy()
+        flat = data.reshape((-1,))
+        for idx in rs.choice(flat.size, size=min(3, flat.size), replace=False):
+            old = flat[idx].asscalar()
+            eps = 1e-5
+            flat[idx] = old + eps
+            up = objective().asscalar()
+            flat[idx] = old - eps
+            down = objective().asscalar()
+            flat[idx] = old
+            numeric = (up - down) / (2 * eps)
+            analytic = grad.reshape(-1)[idx]
+            assert abs(numeric - analytic) <= 1e-5 + 1e-4 * abs(numeric), (name, idx, numeric,
+                                                                           analytic)
+            checked += 1
+    assert checked > 30
+
+
+def test_training_step_reduces_loss():
+    mx.random.seed(0)
+    model = tiny()
+    model.initialize(mx.init.Xavier())
+    net = ModelWithLoss(model)
+    net.hybridize(static_alloc=True, static_shape=True)
+    trainer = gluon.Trainer(model.collect_params(), "adam", {"learning_rate": 0.01})
+    patterns = np.random.RandomState(0).uniform(size=(2, 1, 12, 10)) > 0.7
+    x = mx.nd.array(np.tile(patterns, (8, 1, 1, 1)))  # learnable: two images repeated
+    losses = []
+    for _ in range(80):
+        with autograd.record():
+            total, _, _ = net(x)
+        total.backward()
+        trainer.step(16)
+        losses.append(total.mean().asscalar())
+    assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])
+
+
+def test_get_model_round_trip():
+    model = draw.get_model("draw_mnist", num_steps=5)
+    assert model.num_steps == 5 and model.latent_dim == 100
+    again = draw.model_from_config(draw.model_config(model))
+    assert again.config() == model.config()
+    with pytest.raises(ValueError, match="unknown model"):
+        draw.get_model("nope")
+    with pytest.raises(ValueError, match="positive"):
+        DRAW(num_steps=0)
+    with pytest.raises(ValueError, match="larger than"):
+        DRAW(image_shape=(1, 4, 4), read_size=5)
