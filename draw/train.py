@@ -142,9 +142,11 @@ class Trainer:
                     st["batch"] += 1
                     bar.update(1)
                     if st["step"] % cfg["log_every"] == 0:
-                        rate = (st["step"] - tick_step) * cfg["batch_size"] / (time.time() - tick)
-                        self._log_step(writer, losses, norm, rate, bar)
-                        tick, tick_step = time.time(), st["step"]
+                        values = self._sync_scalars(losses, norm)  # waits for the step
+                        now = time.time()
+                        rate = (st["step"] - tick_step) * cfg["batch_size"] / (now - tick)
+                        self._log_step(writer, values, rate, bar)
+                        tick, tick_step = now, st["step"]
                     if writer is not None and cfg["hist_every"] and \
                             st["step"] % cfg["hist_every"] == 0:
                         self._log_histograms(writer)
@@ -184,11 +186,15 @@ class Trainer:
         mx.random.seed(_rng_seed(self.cfg["seed"], self.state["step"]))
 
     # ------------------------------------------------------------------ logging
-    def _log_step(self, writer, losses, norm, rate, bar):
+    @staticmethod
+    def _sync_scalars(losses, norm):
+        """Batch means of (total, reconstruction, kl) and the gradient norm, as floats."""
         parts = [mx.nd.concat(*[l[i].as_in_context(mx.cpu()) for l in losses], dim=0)
                  for i in range(3)]
-        total, recon, kl = (float(p.mean().asscalar()) for p in parts)
-        grad_norm = float(norm.asscalar())
+        return [float(p.mean().asscalar()) for p in parts] + [float(norm.asscalar())]
+
+    def _log_step(self, writer, values, rate, bar):
+        total, recon, kl, grad_norm = values
         step = self.state["step"]
         bar.set_postfix(loss="%.2f" % total, kl="%.2f" % kl, samples_s="%.0f" % rate)
         if writer is not None:

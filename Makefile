@@ -1,0 +1,39 @@
+# Two entry points: `make demo` (the main job) and `make test`.
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DEMO_DIR ?= runs/demo
+DEMO_STEPS ?= 600
+
+# Converted datasets live in the checkout unless the user says otherwise.
+export DRAW_DATA_DIR ?= $(CURDIR)/datasets
+# A local copy of the original dataset files beside the project is used when present;
+# otherwise the converters download them from the official URLs.
+ifneq ($(wildcard ../shared/data),)
+export DRAW_DATA_SOURCE ?= $(abspath ../shared/data)
+endif
+
+.PHONY: demo test install clean
+
+$(VENV)/.installed: setup.py
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found: install Python 3.11 or pass PYTHON=python3.X (3.8-3.11 work)" >&2; exit 1; }
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[cpu,test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(PY) data/convert_binarized_mnist.py
+	rm -rf $(DEMO_DIR)
+	$(PY) examples/train_mnist.py --num_steps 16 --max_steps $(DEMO_STEPS) --num_val 5000 --logdir $(DEMO_DIR)
+	$(PY) examples/sample.py $(DEMO_DIR) --out $(DEMO_DIR)/samples --seed 1
+	@echo "demo done: samples in $(DEMO_DIR)/samples, curves: $(VENV)/bin/tensorboard --logdir runs"
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -q -ra
+
+clean:
+	rm -rf $(VENV) runs datasets *.egg-info

@@ -1,0 +1,110 @@
+"""End to end: the example scripts as subprocesses, on the real binarized MNIST."""
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from .conftest import run_script
+
+TINY = ["-s", "4", "-u", "32", "-l", "8", "-b", "50", "--log_every", "10",
+        "--hist_every", "50", "--num_val", "1000", "--no_progress"]
+
+
+def read_events(logdir):
+    """All scalars, images and histograms of a run, read with TensorBoard's reader."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    acc = EventAccumulator(logdir, size_guidance={"scalars": 0, "images": 0, "histograms": 0})
+    acc.Reload()
+    return acc
+
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory, data_dir):
+    logdir = str(tmp_path_factory.mktemp("run") / "draw")
+    proc = run_script(["examples/train_mnist.py"] + TINY + ["--max_steps", "150",
+                       "--logdir", logdir, "--data_dir", data_dir])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return logdir, data_dir, proc
+
+
+def test_training_run_outputs_and_loss_falls(short_run):
+    logdir, _, proc = short_run
+    assert "OpenMP threads: " in proc.stderr
+    files = set(os.listdir(logdir))
+    assert {"args.json", "result.json", "samples.png", "samples.gif", "train.log",
+            "model-00000150.params", "trainer-00000150.states", "state-00000150.json"} <= files
+    assert not [f for f in files if ".tmp" in f]
+    acc = read_events(logdir)
+    tags = acc.Tags()
+    assert {"train/loss", "train/reconstruction", "train/kl", "train/grad_norm",
+            "train/samples_per_sec", "train/learning_rate", "val/total",
+            "val/reconstruction", "val/kl"} <= set(tags["scalars"])
+    assert {"samples", "canvas_sequence", "reconstructions"} <= set(tags["images"])
+    assert any(t.startswith("grad/") for t in tags["histograms"])
+    loss = [e.value for e in acc.Scalars("train/loss")]
+    assert [e.step for e in acc.Scalars("train/loss")] == list(range(10, 151, 10))
+    assert np.mean(loss[-3:]) < 0.6 * loss[0], loss  # from ~540 nats toward ~200
+    image = acc.Images("samples")[-1]
+    assert image.width == image.height == 8 * 29 + 1  # 8x8 grid of 28x28 with 1px padding
+    result = json.load(open(os.path.join(logdir, "result.json")))
+    assert result["step"] == 150 and result["total"] < loss[0]
+    assert abs(result["total"] - result["reconstruction"] - result["kl"]) < 1e-3
+
+
+def test_sample_script_writes_png_and_gif(short_run, tmp_path):
+    logdir = short_run[0]
+    proc = run_script(["examples/sample.py", logdir, "--out", str(tmp_path), "-n", "16",
+                       "--seed", "3"])
+    assert proc.returncode == 0, proc.stderr
+    png = Image.open(tmp_path / "samples.png")
+    assert png.format == "PNG" and png.size == (4 * 29 + 1, 4 * 29 + 1)
+    gif = Image.open(tmp_path / "samples.gif")
+    assert gif.format == "GIF" and gif.n_frames == 4  # one frame per step (T = 4)
+    gif.seek(0)
+    rgb = np.asarray(gif.convert("RGB"))
+    reds = (rgb[..., 0] > 200) & (rgb[..., 1] < 60) & (rgb[..., 2] < 60)
+    assert reds.any()  # attention boxes are drawn
+    again = run_script(["examples/sample.py", logdir, "--out", str(tmp_path / "b"), "-n", "16",
+                        "--seed", "3"])
+    assert again.returncode == 0
+    assert (tmp_path / "samples.png").read_bytes() == (tmp_path / "b" / "samples.png").read_bytes()
+
+
+def test_resume_continues_steps(short_run, tmp_path):
+    import shutil
+    logdir = str(tmp_path / "copy")
+    shutil.copytree(short_run[0], logdir)
+    proc = run_script(["examples/train_mnist.py", "--resume", logdir, "--max_steps", "170",
+                       "--no_progress", "--data_dir", short_run[1]])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "resumed %s at step 150" % logdir in proc.stderr
+    steps = [e.step for e in read_events(logdir).Scalars("train/loss")]
+    assert steps == list(range(10, 171, 10))  # no overlap, no gap
+    assert os.path.exists(os.path.join(logdir, "state-00000170.json"))
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--gpu"], "GPU requested"),
+    (["--gpus", "0,1"], "GPU requested"),
+    (["--read_size", "40"], "larger than the 28x28 image"),
+])
+def test_clear_errors(tmp_path, data_dir, args, message):
+    logdir = tmp_path / "run"
+    proc = run_script(["examples/train_mnist.py", "--logdir", str(logdir), "--data_dir",
+                       data_dir] + TINY + args)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert not logdir.exists()
+
+
+def test_existing_run_is_not_overwritten(short_run):
+    proc = run_script(["examples/train_mnist.py", "--logdir", short_run[0]] + TINY)
+    assert proc.returncode == 2 and "already holds a run" in proc.stderr
+
+
+def test_sample_missing_checkpoint(tmp_path):
+    proc = run_script(["examples/sample.py", str(tmp_path / "nothing")])
+    assert proc.returncode == 2 and "not a run directory" in proc.stderr
