@@ -1,11 +1,14 @@
 """DRAW (Gregor et al. 2015) in MXNet Gluon, plus the shared pieces used by ConvDRAW.
 
-Importing this package chooses an OpenMP thread count for MXNet when the user has not
-(see :func:`draw._runtime.configure_threads`), so import it before ``mxnet``.
+Importing this package chooses an OpenMP thread count and, on the CPU build of MXNet, the
+NaiveEngine when the user has not chosen them (see :mod:`draw._runtime`), so import it
+before ``mxnet``.
 """
+from ._runtime import configure_engine as _configure_engine
 from ._runtime import configure_threads as _configure_threads
 
 _configure_threads()
+_configure_engine()
 
 try:
     import mxnet as _mx  # noqa: F401

@@ -126,8 +126,9 @@ class Trainer:
         cfg, st = self.cfg, self.state
         max_steps = cfg["max_steps"] or None
         mx.random.seed(_rng_seed(cfg["seed"], st["step"]))
-        log.info("%s; contexts: %s; %d train / %d val images; batch %d; %d steps/epoch",
-                 THREADS_NOTE or "OpenMP threads: MXNet default", self.ctxs,
+        log.info("%s; engine: %s; contexts: %s; %d train / %d val images; batch %d; "
+                 "%d steps/epoch", THREADS_NOTE or "OpenMP threads: MXNet default",
+                 os.environ.get("MXNET_ENGINE_TYPE", "MXNet default"), self.ctxs,
                  len(self.train_iter.images), len(self.val_images), cfg["batch_size"],
                  len(self.train_iter))
         bar = _progress_bar(progress, total=max_steps or cfg["epochs"] * len(self.train_iter),
