@@ -17,6 +17,7 @@ The pure functions take ``F`` (``mx.nd`` or ``mx.sym``) so they work in hybridiz
 blocks; the blocks wrap them with the linear layer that emits the five attention
 parameters ``(g~X, g~Y, log sigma^2, log delta~, log gamma)`` from ``h_dec``.
 """
+import mxnet as mx
 import numpy as np
 from mxnet.gluon import HybridBlock, nn
 
@@ -128,16 +129,48 @@ def apply_write_filters(F, patches, fy, fx, num_glimpses, height, width):
     return F.transpose(F.reshape(v, shape=(0, height, -1, width)), axes=(0, 2, 1, 3))
 
 
+def tiling_bias(num_glimpses, width, height, write=False):
+    """Initial bias of the attention layer: the N x N grid tiles the whole image.
+
+    With the paper's parametrisation a zero bias puts the grid's outer filters on the
+    image border (delta = (max(A, B) - 1)/(N - 1)) with sigma = 1, so a 2x2 read at
+    initialisation sees only border pixels, which are blank in MNIST: the encoder gets no
+    information and training sits on a plateau. We start instead from the grid that covers
+    the image evenly, ``delta = max(A, B) / N``, with ``sigma = delta / 2`` (each filter
+    averages its own cell), centred (``g~ = 0``) and ``gamma = 1``, and the layer's
+    weights start small (N(0, 0.01^2)) so that every example starts there and attention
+    moves as it learns. Only the starting point changes; the equations are the paper's.
+
+    For a write, the normalised filters spread each patch value over the
+    ``(max(A, B)/N)^2`` pixels of its cell, so the canvas would start with a gain of about
+    ``(N / max(A, B))^2`` (1/31 for N = 5 on 28x28) and the paper's ``1/gamma_hat`` would
+    need thousands of updates to undo it. With ``write=True`` the initial
+    ``gamma_hat = (N / max(A, B))^2`` makes the gain about 1 from the start.
+
+    Returns
+    -------
+    numpy.ndarray, shape (5,): ``[g~X, g~Y, log sigma^2, log delta~, log gamma]``.
+    """
+    size = max(width, height)
+    delta = size / float(num_glimpses)
+    delta_tilde = delta * max(num_glimpses - 1, 1) / float(max(size - 1, 1))
+    log_gamma = 2 * np.log(num_glimpses / float(size)) if write else 0.0
+    return np.array([0.0, 0.0, np.log((delta / 2.0) ** 2), np.log(delta_tilde), log_gamma])
+
+
 class _Attention(HybridBlock):
     """Shared part of read and write: the linear layer emitting the attention
     parameters and the two filterbanks."""
 
-    def __init__(self, num_glimpses, image_shape, **kwargs):
+    def __init__(self, num_glimpses, image_shape, write=False, **kwargs):
         super().__init__(**kwargs)
         self.num_glimpses = int(num_glimpses)
         self.channels, self.height, self.width = (int(v) for v in image_shape)
         with self.name_scope():
-            self.loc = nn.Dense(5, flatten=False, prefix="loc_")
+            self.loc = nn.Dense(5, flatten=False, prefix="loc_",
+                                weight_initializer=mx.init.Normal(0.01),
+                                bias_initializer=mx.init.Constant(tiling_bias(
+                                    self.num_glimpses, self.width, self.height, write)))
             # constants (not trained), so that they follow the block's dtype and context
             self.offsets = self.params.get_constant("offsets", glimpse_offsets(self.num_glimpses))
             self.xcoords = self.params.get_constant("xcoords", pixel_coords(self.width))
@@ -195,7 +228,7 @@ class AttentionWrite(_Attention):
     has_window = True
 
     def __init__(self, num_glimpses, image_shape, **kwargs):
-        super().__init__(num_glimpses, image_shape, **kwargs)
+        super().__init__(num_glimpses, image_shape, write=True, **kwargs)
         with self.name_scope():
             self.patch = nn.Dense(self.channels * self.num_glimpses ** 2, flatten=False,
                                   prefix="patch_")

@@ -52,6 +52,11 @@ CHECKSUMS = {
         "binarized_mnist_valid.amat": "1de3d397c40fe8eeb33dafd4099a1f665ec01e96d9be234aaeeac8a34930e2e2",
         "binarized_mnist_test.amat": "e6687bfea3f820c174f33b7865140b2a2dd2930ef786f35d45795fc193b5ab2c",
     },
+    # the upstream zips (downloads must match; local copies are validated by structure)
+    "omniglot": {
+        "images_background.zip": "ad41ab679c8b5d90b271ef46be6987cc81211774a695c29dcc5367b2b26ee640",
+        "images_evaluation.zip": "1f61a8f3366785b057fc117d9228e78a16e3d976c8953b2a10fcc74cf0609cee",
+    },
 }
 
 
@@ -87,25 +92,27 @@ def _sha256_file(path):
 
 # --------------------------------------------------------------------------- fetching
 
-def _find_local(source, name, filename):
-    """Local file for ``filename`` (plain or .gz) in ``source`` or ``source/name``."""
+def find_local(source, name, candidates):
+    """First of ``candidates`` (file names) found in ``source`` or ``source/name``."""
     if not os.path.isdir(source):
         raise DatasetError("source directory %s does not exist" % source)
     for folder in (source, os.path.join(source, name)):
-        for candidate in (filename, filename + ".gz"):
+        for candidate in candidates:
             path = os.path.join(folder, candidate)
             if os.path.isfile(path):
                 return path
-    raise DatasetError("%s: missing file (looked for %s[.gz] in %s and %s)"
-                       % (filename, filename, source, os.path.join(source, name)))
+    raise DatasetError("%s: missing file (looked for %s in %s and %s)"
+                       % (candidates[-1], " or ".join(candidates), source,
+                          os.path.join(source, name)))
 
 
-def _download(urls, filename, dest_dir):
-    """Download ``filename`` (trying ``.gz`` then plain) from the first URL that answers."""
+def download(urls, candidates, dest_dir):
+    """Download the first of ``candidates`` that one of ``urls`` serves into ``dest_dir``
+    (kept as a cache: an existing file is reused)."""
     os.makedirs(dest_dir, exist_ok=True)
     errors = []
     for base in urls:
-        for candidate in (filename + ".gz", filename):
+        for candidate in candidates:
             dest = os.path.join(dest_dir, candidate)
             if os.path.isfile(dest):
                 return dest
@@ -125,7 +132,8 @@ def _download(urls, filename, dest_dir):
                 if os.path.exists(tmp):
                     os.remove(tmp)
     raise DatasetError("%s: download failed (%s). Pass a local directory of the original "
-                       "files with --source or $%s." % (filename, "; ".join(errors), SOURCE_ENV))
+                       "files with --source or $%s." % (candidates[-1], "; ".join(errors),
+                                                        SOURCE_ENV))
 
 
 def read_source(name, filename, source=None, urls=(), cache_dir=None, verify=True):
@@ -147,8 +155,9 @@ def read_source(name, filename, source=None, urls=(), cache_dir=None, verify=Tru
     DatasetError
         Missing file, failed download, truncated/corrupt gzip or checksum mismatch.
     """
-    path = _find_local(source, name, filename) if source else \
-        _download(urls, filename, cache_dir)
+    candidates = (filename + ".gz", filename)
+    path = find_local(source, name, candidates) if source else \
+        download(urls, candidates, cache_dir)
     try:
         if path.endswith(".gz"):
             with gzip.open(path, "rb") as f:
@@ -277,8 +286,24 @@ def write_dataset(out_dir, name, arrays, meta):
     return nd_path
 
 
-def _convert(name, out_dir, build, settings, source, verify, force, log):
-    """Shared driver: skip if up to date, else ``build(read) -> arrays`` and write."""
+class Fetcher:
+    """What a converter's ``build`` step gets: where the originals are, and a record of
+    the files it read (``sources``, written to the JSON sidecar)."""
+
+    def __init__(self, name, source, cache_dir, verify):
+        self.name, self.source, self.cache_dir, self.verify = name, source, cache_dir, verify
+        self.sources = []
+
+    def __call__(self, filename, urls):
+        """Decompressed, verified content of ``filename`` and its file name."""
+        raw, info = read_source(self.name, filename, self.source, urls, self.cache_dir,
+                                self.verify)
+        self.sources.append(info)
+        return raw, info["file"]
+
+
+def convert_with(name, out_dir, build, settings, source, verify, force, log):
+    """Shared driver: skip if up to date, else ``build(fetch) -> arrays`` and write."""
     out_dir = out_dir or default_data_dir()
     nd_path = os.path.join(out_dir, name + ".nd")
     json_path = os.path.join(out_dir, name + ".json")
@@ -287,16 +312,9 @@ def _convert(name, out_dir, build, settings, source, verify, force, log):
     if not force and _up_to_date(nd_path, json_path, expected):
         log("%s is up to date: %s" % (name, nd_path))
         return nd_path
-    sources = []
-
-    def read(filename, urls):
-        raw, info = read_source(name, filename, source, urls,
-                                os.path.join(out_dir, "raw", name), verify)
-        sources.append(info)
-        return raw, info["file"]
-
-    arrays = build(read)
-    meta = dict(expected, sources=sources, checksum_verified=bool(verify))
+    fetch = Fetcher(name, source, os.path.join(out_dir, "raw", name), verify)
+    arrays = build(fetch)
+    meta = dict(expected, sources=fetch.sources, checksum_verified=bool(verify))
     write_dataset(out_dir, name, arrays, meta)
     log("wrote %s (%s)" % (nd_path, ", ".join("%s %s" % (k, tuple(v.shape))
                                                for k, v in sorted(arrays.items()))))
@@ -316,12 +334,12 @@ def convert_mnist(out_dir=None, source=None, val_size=10000, verify=True, force=
     if not 0 <= val_size < 60000:
         raise DatasetError("val_size must be in [0, 60000), got %d" % val_size)
 
-    def build(read):
+    def build(fetch):
         parts = {}
         for split, prefix in (("train", "train"), ("test", "t10k")):
-            raw, f = read(prefix + "-images-idx3-ubyte", MNIST_URLS)
+            raw, f = fetch(prefix + "-images-idx3-ubyte", MNIST_URLS)
             images = parse_idx(raw, f, 2051, (28, 28))
-            raw, g = read(prefix + "-labels-idx1-ubyte", MNIST_URLS)
+            raw, g = fetch(prefix + "-labels-idx1-ubyte", MNIST_URLS)
             labels = parse_idx(raw, g, 2049, ())
             if len(images) != len(labels):
                 raise DatasetError("%s has %d images but %s has %d labels"
@@ -335,7 +353,7 @@ def convert_mnist(out_dir=None, source=None, val_size=10000, verify=True, force=
 
     split = {"train": "first %d of train" % (60000 - val_size),
              "val": "last %d of train" % val_size, "test": "t10k"}
-    return _convert("mnist", out_dir, build, {"split": split}, source, verify, force, log)
+    return convert_with("mnist", out_dir, build, {"split": split}, source, verify, force, log)
 
 
 def convert_binarized_mnist(out_dir=None, source=None, verify=True, force=False, log=print):
@@ -346,10 +364,10 @@ def convert_binarized_mnist(out_dir=None, source=None, verify=True, force=False,
     """
     expected_rows = {"train": 50000, "valid": 10000, "test": 10000}
 
-    def build(read):
+    def build(fetch):
         out = {}
         for split, rows in expected_rows.items():
-            raw, f = read("binarized_mnist_%s.amat" % split, BINARIZED_MNIST_URLS)
+            raw, f = fetch("binarized_mnist_%s.amat" % split, BINARIZED_MNIST_URLS)
             x = parse_amat(raw, f)
             if len(x) != rows:
                 raise DatasetError("%s: %d rows, expected %d" % (f, len(x), rows))
@@ -358,11 +376,18 @@ def convert_binarized_mnist(out_dir=None, source=None, verify=True, force=False,
 
     split = {"train": "binarized_mnist_train.amat", "val": "binarized_mnist_valid.amat",
              "test": "binarized_mnist_test.amat"}
-    return _convert("binarized_mnist", out_dir, build, {"split": split}, source, verify,
+    return convert_with("binarized_mnist", out_dir, build, {"split": split}, source, verify,
                     force, log)
 
 
-CONVERTERS = {"mnist": convert_mnist, "binarized_mnist": convert_binarized_mnist}
+def convert_omniglot(**kwargs):
+    """See :func:`draw.omniglot.convert_omniglot`."""
+    from .omniglot import convert_omniglot as convert
+    return convert(**kwargs)
+
+
+CONVERTERS = {"mnist": convert_mnist, "binarized_mnist": convert_binarized_mnist,
+              "omniglot": convert_omniglot}
 
 
 # --------------------------------------------------------------------------- loading

@@ -7,6 +7,9 @@ PRESETS = {
                                 latent_dim=100, read_size=2, write_size=5, attention=True)),
     "draw_mnist_noattn": ("draw", dict(image_shape=[1, 28, 28], num_steps=64,
                                        num_recurrent_units=256, latent_dim=100, attention=False)),
+    # the reference Omniglot configuration of Convolutional DRAW
+    "convdraw_omniglot": ("convdraw", dict(image_shape=[1, 28, 28], num_steps=16,
+                                           num_latent_maps=3, num_recurrent_maps=64)),
 }
 
 

@@ -1,0 +1,216 @@
+"""Convolutional DRAW (Gregor et al. 2016, "Towards Conceptual Compression").
+
+Per step t = 1..T, with E the image encoder (Conv 16 maps 5x5 stride 2, ELU)::
+
+    e_x    = E(x)                                     (once)
+    e_err  = E(x - sigmoid(c_{t-1}))
+    h_enc  = ConvLSTM_enc([e_x, e_err, h_dec_{t-1}, c_dec_{t-1}])
+    q_t    = N(mu_q, sigma_q^2),  (mu_q, log sigma_q) = Conv_q(h_enc)       (L maps)
+    p_t    = N(mu_p, sigma_p^2),  (mu_p, log sigma_p) = Conv_p(h_dec_{t-1}) (learned prior)
+    z_t    ~ q_t (training) or p_t (generation)
+    h_dec  = ConvLSTM_dec([z_t, E(sigmoid(c_{t-1}))])
+    c_t    = c_{t-1} + write(h_dec)
+
+The loss is the shared :class:`draw.loss.VariationalLoss` with the learned prior:
+reconstruction + sum_t KL(q_t || p_t).
+
+``write`` is a sub-pixel upsampling: a 5x5 convolution to ``4*C`` maps at half the image
+resolution, then ``depth_to_space(2)``. (MXNet 1.9.1's oneDNN ``Conv2DTranspose`` with 1
+or 2 output channels fails in backward or crashes on some CPUs; this write trains with
+oneDNN enabled.) The image height and width must therefore be even.
+"""
+import mxnet as mx
+from mxnet import init
+from mxnet.gluon import HybridBlock, nn
+from mxnet.gluon.contrib.rnn import Conv2DLSTMCell
+
+
+def _fast_tanh(x, name=None):
+    """tanh through oneDNN's ``Activation`` (Gluon maps 'tanh' to the slow generic kernel)."""
+    F = mx.sym if isinstance(x, mx.sym.Symbol) else mx.nd
+    return F.Activation(x, act_type="tanh")
+
+
+class SubPixelWrite(HybridBlock):
+    """Decoder state (B, U, h, w) -> canvas update (B, C, H, W) with H = 2 * (h + 2p - k + 1).
+
+    Parameters
+    ----------
+    channels : int
+        C, image channels.
+    kernel_size : int
+    padding : tuple of int
+        Convolution padding that makes the output H/2 x W/2.
+    """
+
+    def __init__(self, channels, kernel_size, padding, **kwargs):
+        super().__init__(**kwargs)
+        with self.name_scope():
+            self.conv = nn.Conv2D(4 * channels, kernel_size, padding=padding, prefix="conv_")
+
+    def hybrid_forward(self, F, h):
+        return F.depth_to_space(self.conv(h), block_size=2)
+
+
+class ConvDRAW(HybridBlock):
+    """The Convolutional DRAW network.
+
+    Parameters
+    ----------
+    image_shape : tuple of int
+        (C, H, W); H and W even and at least 6.
+    num_steps : int
+        T.
+    num_latent_maps : int
+        L, latent feature maps per step.
+    num_recurrent_maps : int
+        U, hidden maps of both ConvLSTMs.
+    encoder_maps : int
+        Maps of the image encoder E.
+    kernel_size : int
+        Odd kernel size of E, the ConvLSTMs, the posterior/prior and the write.
+
+    Inputs
+    ------
+    x : shape (B, C, H, W) (or (B, C*H*W)), values in [0, 1]
+    noise : optional, shape (T, B, L, h, w)
+        Standard normal draws for the posterior samples; drawn inside when omitted.
+
+    Outputs
+    -------
+    logits : shape (B, C, H, W), the final canvas c_T
+    mu_q, log_sigma_q, mu_p, log_sigma_p : shape (T, B, L, h, w)
+        with ``h = (H - k) // 2 + 1`` (12 for 28x28 and k = 5).
+    """
+
+    def __init__(self, image_shape=(1, 28, 28), num_steps=16, num_latent_maps=3,
+                 num_recurrent_maps=64, encoder_maps=16, kernel_size=5, **kwargs):
+        super().__init__(**kwargs)
+        self.image_shape = tuple(int(v) for v in image_shape)
+        if len(self.image_shape) != 3:
+            raise ValueError("image_shape must be (C, H, W), got %r" % (image_shape,))
+        for name, value in (("num_steps", num_steps), ("num_latent_maps", num_latent_maps),
+                            ("num_recurrent_maps", num_recurrent_maps),
+                            ("encoder_maps", encoder_maps), ("kernel_size", kernel_size)) + \
+                tuple(zip(("channels", "height", "width"), self.image_shape)):
+            if int(value) < 1:
+                raise ValueError("%s must be positive, got %r" % (name, value))
+        c, h, w = self.image_shape
+        k = int(kernel_size)
+        if k % 2 == 0:
+            raise ValueError("kernel_size must be odd, got %d" % k)
+        if h % 2 or w % 2 or min(h, w) < k + 1:
+            raise ValueError("image height and width must be even and at least %d, got %dx%d"
+                             % (k + 1, h, w))
+        self.num_steps = int(num_steps)
+        self.num_latent_maps = int(num_latent_maps)
+        self.num_recurrent_maps = int(num_recurrent_maps)
+        self.encoder_maps = int(encoder_maps)
+        self.kernel_size = k
+        self.state_shape = ((h - k) // 2 + 1, (w - k) // 2 + 1)
+        sh, sw = self.state_shape
+        # the write's padding p solves sh + 2p - k + 1 = H/2 (p = (k + 1) / 2 for even H)
+        pad = ((h // 2 - sh + k - 1) // 2, (w // 2 - sw + k - 1) // 2)
+        u, L, e = self.num_recurrent_maps, self.num_latent_maps, self.encoder_maps
+        same = (k // 2, k // 2)
+        with self.name_scope():
+            self.image_encoder = nn.HybridSequential(prefix="imgenc_")
+            with self.image_encoder.name_scope():
+                self.image_encoder.add(nn.Conv2D(e, k, strides=2, in_channels=c),
+                                       nn.ELU())
+            self.encoder = Conv2DLSTMCell(
+                input_shape=(2 * e + 2 * u, sh, sw), hidden_channels=u, i2h_kernel=(k, k),
+                h2h_kernel=(k, k), i2h_pad=same, activation=_fast_tanh, prefix="enc_")
+            self.posterior = nn.Conv2D(2 * L, k, padding=same, in_channels=u, prefix="posterior_")
+            self.prior = nn.Conv2D(2 * L, k, padding=same, in_channels=u, prefix="prior_")
+            self.decoder = Conv2DLSTMCell(
+                input_shape=(L + e, sh, sw), hidden_channels=u, i2h_kernel=(k, k),
+                h2h_kernel=(k, k), i2h_pad=same, activation=_fast_tanh, prefix="dec_")
+            self.write = SubPixelWrite(c, k, pad, prefix="write_")
+            self.canvas0 = self.params.get("canvas0", shape=(1,) + self.image_shape,
+                                           init=init.Zero())
+            self.h_enc0 = self.params.get("h_enc0", shape=(1, u, sh, sw), init=init.Zero())
+            self.c_enc0 = self.params.get("c_enc0", shape=(1, u, sh, sw), init=init.Zero())
+            self.h_dec0 = self.params.get("h_dec0", shape=(1, u, sh, sw), init=init.Zero())
+            self.c_dec0 = self.params.get("c_dec0", shape=(1, u, sh, sw), init=init.Zero())
+
+    def config(self):
+        """Constructor arguments, JSON-serialisable (see :func:`draw.get_model`)."""
+        return dict(image_shape=list(self.image_shape), num_steps=self.num_steps,
+                    num_latent_maps=self.num_latent_maps,
+                    num_recurrent_maps=self.num_recurrent_maps,
+                    encoder_maps=self.encoder_maps, kernel_size=self.kernel_size)
+
+    def latent_shape(self):
+        """(L, h, w) of one step's latents."""
+        return (self.num_latent_maps,) + self.state_shape
+
+    def _encode_pair(self, F, a, b):
+        """E(a), E(b) in one convolution over the concatenated batch."""
+        both = self.image_encoder(F.concat(a, b, dim=0))
+        return F.split(both, num_outputs=2, axis=0)
+
+    def hybrid_forward(self, F, x, noise=None, canvas0=None, h_enc0=None, c_enc0=None,
+                       h_dec0=None, c_dec0=None):
+        c, h, w = self.image_shape
+        x = F.reshape(x, shape=(-1, c, h, w))
+        like = dict(lhs_axes=(0,), rhs_axes=(0,))
+        canvas = F.broadcast_like(canvas0, x, **like)
+        h_enc, c_enc = F.broadcast_like(h_enc0, x, **like), F.broadcast_like(c_enc0, x, **like)
+        h_dec, c_dec = F.broadcast_like(h_dec0, x, **like), F.broadcast_like(c_dec0, x, **like)
+        if noise is not None:
+            noise = F.split(noise, num_outputs=self.num_steps, axis=0, squeeze_axis=True) \
+                if self.num_steps > 1 else [F.reshape(noise, shape=(-3, -2))]
+        e_x = self.image_encoder(x)
+        outs = [[], [], [], []]
+        for t in range(self.num_steps):
+            p = F.Activation(canvas, act_type="sigmoid")
+            e_err, e_canvas = self._encode_pair(F, x - p, p)
+            _, (h_enc, c_enc) = self.encoder(F.concat(e_x, e_err, h_dec, c_dec, dim=1),
+                                             [h_enc, c_enc])
+            mu_q, log_sigma_q = F.split(self.posterior(h_enc), num_outputs=2, axis=1)
+            mu_p, log_sigma_p = F.split(self.prior(h_dec), num_outputs=2, axis=1)
+            eps = F.random.normal_like(mu_q) if noise is None else noise[t]
+            z = mu_q + F.exp(log_sigma_q) * eps
+            _, (h_dec, c_dec) = self.decoder(F.concat(z, e_canvas, dim=1), [h_dec, c_dec])
+            canvas = canvas + self.write(h_dec)
+            for lst, v in zip(outs, (mu_q, log_sigma_q, mu_p, log_sigma_p)):
+                lst.append(v)
+        return (canvas,) + tuple(F.stack(*lst, axis=0) for lst in outs)
+
+    def generate(self, eps):
+        """Run the generative model: ``z_t = mu_p + sigma_p * eps_t`` (imperative).
+
+        Parameters
+        ----------
+        eps : NDArray, shape (T, n, L, h, w), standard normal
+
+        Returns
+        -------
+        canvases : NDArray, shape (T, n, C, H, W), ``sigmoid(c_t)`` after every step
+        windows : None (no attention)
+        """
+        nd = mx.nd
+        ctx = eps.context
+        ref = nd.zeros((eps.shape[1], 1), ctx=ctx)
+        bcast = lambda p: nd.broadcast_like(p.data(ctx), ref, lhs_axes=(0,), rhs_axes=(0,))
+        canvas, h, c = bcast(self.canvas0), bcast(self.h_dec0), bcast(self.c_dec0)
+        canvases = []
+        for t in range(self.num_steps):
+            mu_p, log_sigma_p = nd.split(self.prior(h), num_outputs=2, axis=1)
+            z = mu_p + nd.exp(log_sigma_p) * eps[t]
+            e_canvas = self.image_encoder(nd.Activation(canvas, act_type="sigmoid"))
+            _, (h, c) = self.decoder(nd.concat(z, e_canvas, dim=1), [h, c])
+            canvas = canvas + self.write(h)
+            canvases.append(nd.Activation(canvas, act_type="sigmoid"))
+        return nd.stack(*canvases, axis=0), None
+
+    def sample(self, n, ctx=None):
+        """Draw ``n`` images from the learned prior: ``(canvases (T, n, C, H, W), None)``."""
+        ctx = ctx or mx.current_context()
+        eps = mx.nd.random.normal(shape=(self.num_steps, n) + self.latent_shape(), ctx=ctx)
+        return self.generate(eps)
+
+    def reconstruct(self, x):
+        """Bernoulli means ``sigmoid(c_T)`` for ``x`` (B, C, H, W), same shape."""
+        return mx.nd.Activation(self(x)[0], act_type="sigmoid")

@@ -1,0 +1,15 @@
+#!/usr/bin/env python
+"""Convert Omniglot (images_background.zip, images_evaluation.zip) to omniglot.nd + .json."""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from draw.datasets import convert_cli  # noqa: E402
+from draw.omniglot import SPLITS  # noqa: E402
+
+if __name__ == "__main__":
+    convert_cli("omniglot", extra_args=[
+        (("--split",), dict(choices=SPLITS, default="drawers",
+                            help="drawers: 14/6 drawers of every character (default); "
+                                 "alphabets: background / evaluation alphabets")),
+        (("--seed",), dict(type=int, default=0, help="seed of the drawers split"))])
