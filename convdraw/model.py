@@ -41,12 +41,15 @@ class SubPixelWrite(HybridBlock):
     kernel_size : int
     padding : tuple of int
         Convolution padding that makes the output H/2 x W/2.
+    in_channels : int
+        U (0 infers it on first use).
     """
 
-    def __init__(self, channels, kernel_size, padding, **kwargs):
+    def __init__(self, channels, kernel_size, padding, in_channels=0, **kwargs):
         super().__init__(**kwargs)
         with self.name_scope():
-            self.conv = nn.Conv2D(4 * channels, kernel_size, padding=padding, prefix="conv_")
+            self.conv = nn.Conv2D(4 * channels, kernel_size, padding=padding,
+                                  in_channels=in_channels, prefix="conv_")
 
     def hybrid_forward(self, F, h):
         return F.depth_to_space(self.conv(h), block_size=2)
@@ -126,7 +129,7 @@ class ConvDRAW(HybridBlock):
             self.decoder = Conv2DLSTMCell(
                 input_shape=(L + e, sh, sw), hidden_channels=u, i2h_kernel=(k, k),
                 h2h_kernel=(k, k), i2h_pad=same, activation=_fast_tanh, prefix="dec_")
-            self.write = SubPixelWrite(c, k, pad, prefix="write_")
+            self.write = SubPixelWrite(c, k, pad, in_channels=u, prefix="write_")
             self.canvas0 = self.params.get("canvas0", shape=(1,) + self.image_shape,
                                            init=init.Zero())
             self.h_enc0 = self.params.get("h_enc0", shape=(1, u, sh, sw), init=init.Zero())

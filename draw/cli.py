@@ -180,7 +180,10 @@ def run_train(args, model_cfg, dataset, binarize=None, explicit=()):
     except (TypeError, ValueError) as e:
         raise UsageError("bad model settings: %s" % e) from None
     path = ensure_dataset(dataset, args.data_dir, args.source, log=log.info)
-    arrays, meta = load_dataset(path, require=("train_x", "val_x"))
+    arrays, meta = load_dataset(path, require=("train_x",))
+    val_key = "val_x" if "val_x" in arrays else "test_x"  # Omniglot validates on its test split
+    if val_key not in arrays:
+        raise DatasetError("%s: has neither val_x nor test_x to validate on" % path)
     image_shape = tuple(arrays["train_x"].shape[1:])
     if image_shape != tuple(model.config()["image_shape"]):
         raise UsageError("dataset %s has images %s but the model expects %s"
@@ -188,7 +191,7 @@ def run_train(args, model_cfg, dataset, binarize=None, explicit=()):
     if train_cfg["batch_size"] > len(arrays["train_x"]):
         raise UsageError("--batch_size %d is larger than the training set (%d)"
                          % (train_cfg["batch_size"], len(arrays["train_x"])))
-    val = arrays["val_x"]
+    val = arrays[val_key]
     if binarize == "dynamic":  # evaluate on one fixed binarization of the validation set
         mx.random.seed(12345)
         val = mx.nd.random.uniform_like(val.astype("float32")) < val
@@ -210,8 +213,6 @@ def run_train(args, model_cfg, dataset, binarize=None, explicit=()):
     writer = SummaryWriter(logdir=logdir, flush_secs=10)
     try:
         result = trainer.fit(writer, progress=not args.no_progress)
-        if result is None:  # nothing left to train: report the current bound
-            result = trainer.validate()
         written = write_samples(model, logdir, n=64, ctx=ctxs[0], seed=train_cfg["seed"])
         log.info("wrote %s", ", ".join(written))
     finally:

@@ -386,8 +386,13 @@ def convert_omniglot(**kwargs):
     return convert(**kwargs)
 
 
+def convert_omniglot_alphabets(**kwargs):
+    """Omniglot with Lake et al.'s split (background alphabets / evaluation alphabets)."""
+    return convert_omniglot(split="alphabets", **kwargs)
+
+
 CONVERTERS = {"mnist": convert_mnist, "binarized_mnist": convert_binarized_mnist,
-              "omniglot": convert_omniglot}
+              "omniglot": convert_omniglot, "omniglot_alphabets": convert_omniglot_alphabets}
 
 
 # --------------------------------------------------------------------------- loading

@@ -28,8 +28,8 @@ log = logging.getLogger("draw")
 #: Training settings and their defaults (the CLIs expose them as flags).
 DEFAULTS = dict(batch_size=100, learning_rate=1e-3, epochs=20, max_steps=0, clip_gradient=10.0,
                 beta1=0.9, beta2=0.999, log_every=50, hist_every=500, checkpoint_every=0,
-                keep_checkpoints=3, num_val=0, val_batch_size=0, binarize=None, seed=0,
-                kvstore="device", num_samples=64)
+                keep_checkpoints=3, num_val=0, val_batch_size=0, val_every=0, val_each_epoch=True,
+                binarize=None, seed=0, kvstore="device", num_samples=64)
 
 
 class ModelWithLoss(gluon.HybridBlock):
@@ -84,9 +84,10 @@ class Trainer:
         self.net.hybridize(static_alloc=True, static_shape=True)
         self.train_iter = BatchIterator(train_images, self.cfg["batch_size"], shuffle=True,
                                         seed=self.cfg["seed"], binarize=self.cfg["binarize"])
-        self.val_images = val_images
-        if self.cfg["num_val"]:
-            self.val_images = val_images[:self.cfg["num_val"]]
+        self.full_val_images = val_images
+        self.val_images = val_images[:self.cfg["num_val"]] if self.cfg["num_val"] else val_images
+        self._last_eval = (None, None)
+        self._last_checkpoint = None
         kvstore = self.cfg["kvstore"] if len(ctxs) > 1 else None
         self.trainer = gluon.Trainer(
             model.collect_params(), "adam",
@@ -121,19 +122,23 @@ class Trainer:
 
     # ------------------------------------------------------------------ loop
     def fit(self, writer=None, progress=True):
-        """Run until ``epochs`` epochs or ``max_steps`` steps; returns the last
-        validation result (dict of nats)."""
+        """Train until ``epochs`` epochs or ``max_steps`` updates.
+
+        Evaluates (validation bound + images) every ``val_every`` steps and/or at every
+        epoch end (``val_each_epoch``) and at the end; checkpoints at every epoch end, every
+        ``checkpoint_every`` steps and at the end. With ``num_val`` > 0 the periodic
+        evaluations use that many validation images and a final pass covers all of them
+        (logged as ``val_full/*``). Returns the final validation result (dict of nats).
+        """
         cfg, st = self.cfg, self.state
         max_steps = cfg["max_steps"] or None
         mx.random.seed(_rng_seed(cfg["seed"], st["step"]))
-        log.info("%s; engine: %s; contexts: %s; %d train / %d val images; batch %d; "
-                 "%d steps/epoch", THREADS_NOTE or "OpenMP threads: MXNet default",
-                 os.environ.get("MXNET_ENGINE_TYPE", "MXNet default"), self.ctxs,
+        log.info("%s; contexts: %s; %d train / %d val images; batch %d; %d steps/epoch",
+                 THREADS_NOTE or "OpenMP threads: MXNet default", self.ctxs,
                  len(self.train_iter.images), len(self.val_images), cfg["batch_size"],
                  len(self.train_iter))
-        bar = _progress_bar(progress, total=max_steps or cfg["epochs"] * len(self.train_iter),
-                            initial=st["step"])
-        result = None
+        total = max_steps or cfg["epochs"] * len(self.train_iter)
+        bar = _progress_bar(progress, total=total, initial=st["step"])
         tick, tick_step = time.time(), st["step"]
         try:
             while st["epoch"] < cfg["epochs"] and not (max_steps and st["step"] >= max_steps):
@@ -142,30 +147,52 @@ class Trainer:
                     st["step"] += 1
                     st["batch"] += 1
                     bar.update(1)
-                    if st["step"] % cfg["log_every"] == 0:
+                    step = st["step"]
+                    if step % cfg["log_every"] == 0:
                         values = self._sync_scalars(losses, norm)  # waits for the step
                         now = time.time()
-                        rate = (st["step"] - tick_step) * cfg["batch_size"] / (now - tick)
+                        rate = (step - tick_step) * cfg["batch_size"] / (now - tick)
                         self._log_step(writer, values, rate, bar)
-                        tick, tick_step = now, st["step"]
-                    if writer is not None and cfg["hist_every"] and \
-                            st["step"] % cfg["hist_every"] == 0:
+                        tick, tick_step = now, step
+                    if writer is not None and cfg["hist_every"] and step % cfg["hist_every"] == 0:
                         self._log_histograms(writer)
-                    if cfg["checkpoint_every"] and st["step"] % cfg["checkpoint_every"] == 0:
+                    if cfg["val_every"] and step % cfg["val_every"] == 0:
+                        self.evaluate(writer)
+                    if cfg["checkpoint_every"] and step % cfg["checkpoint_every"] == 0:
                         self.save_checkpoint()
-                    if max_steps and st["step"] >= max_steps:
+                    if max_steps and step >= max_steps:
                         break
                 else:
                     st["epoch"] += 1
                     st["batch"] = 0
-                result = self.end_of_epoch(writer)
+                    if cfg["val_each_epoch"]:
+                        self.evaluate(writer)
+                    self.save_checkpoint()
         finally:
             bar.close()
+        result = self.finish(writer)
         return result
 
-    def end_of_epoch(self, writer):
-        """Validate, log images, checkpoint."""
+    def finish(self, writer):
+        """Final evaluation (the full validation set too when ``num_val`` limits the
+        periodic ones) and checkpoint."""
+        result = self.evaluate(writer)
+        if self.cfg["num_val"] and len(self.full_val_images) > len(self.val_images):
+            result = self.validate(self.full_val_images)
+            log.info("step %d: full validation bound %.3f nats on %d images (reconstruction "
+                     "%.3f, KL %.3f)", self.state["step"], result["total"],
+                     len(self.full_val_images), result["reconstruction"], result["kl"])
+            if writer is not None:
+                for key, value in result.items():
+                    writer.add_scalar("val_full/" + key, value, self.state["step"])
+        self.save_checkpoint()
+        return result
+
+    def evaluate(self, writer):
+        """Validation bound and images at the current step (once per step)."""
         st = self.state
+        if self._last_eval[0] == st["step"]:
+            return self._last_eval[1]
         result = self.validate()
         log.info("epoch %d step %d: validation bound %.3f nats (reconstruction %.3f, KL %.3f)",
                  st["epoch"], st["step"], result["total"], result["reconstruction"], result["kl"])
@@ -173,14 +200,19 @@ class Trainer:
             for key, value in result.items():
                 writer.add_scalar("val/" + key, value, st["step"])
             self.log_images(writer)
-        self.save_checkpoint()
+        self._last_eval = (st["step"], result)
         return result
 
-    def validate(self):
+    def validate(self, images=None):
+        """Mean bound (nats) on ``images`` (default: the periodic validation images)."""
         batch = self.cfg["val_batch_size"] or self.cfg["batch_size"]
-        return evaluate_bound(self.net, self.val_images, batch, self.ctxs)
+        images = self.val_images if images is None else images
+        return evaluate_bound(self.net, images, batch, self.ctxs)
 
     def save_checkpoint(self):
+        if self._last_checkpoint == self.state["step"]:
+            return
+        self._last_checkpoint = self.state["step"]
         checkpoint.save(self.logdir, self.state["step"], self.model, self.trainer, self.state,
                         keep=self.cfg["keep_checkpoints"])
         # reseed so that a run resumed from here draws the same noise as this one

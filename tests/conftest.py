@@ -46,6 +46,13 @@ def data_dir(tmp_path_factory, source_dir):
     return out
 
 
+@pytest.fixture(scope="session")
+def omniglot_data_dir(data_dir, source_dir):
+    """``data_dir`` with Omniglot (drawers split) converted from the real zips too."""
+    datasets.convert_omniglot(out_dir=data_dir, source=source_dir, log=lambda *a: None)
+    return data_dir
+
+
 def run_script(args, env=None, timeout=600):
     """Run a project script with the test interpreter; returns CompletedProcess."""
     full_env = dict(os.environ, **(env or {}))

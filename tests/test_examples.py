@@ -108,3 +108,28 @@ def test_existing_run_is_not_overwritten(short_run):
 def test_sample_missing_checkpoint(tmp_path):
     proc = run_script(["examples/sample.py", str(tmp_path / "nothing")])
     assert proc.returncode == 2 and "not a run directory" in proc.stderr
+
+
+def test_train_omniglot_convdraw_short_run(tmp_path, omniglot_data_dir):
+    """A tiny ConvDRAW on the real Omniglot: loss falls, validation, samples, checkpoints."""
+    logdir = str(tmp_path / "convdraw")
+    proc = run_script(["examples/train_omniglot.py", "-u", "8", "-s", "3", "-b", "32",
+                       "-t", "4800", "-f", "1600", "-v", "64", "--checkpoint_freq", "1600",
+                       "--log_every", "10", "--hist_every", "50", "--no_progress",
+                       "--logdir", logdir, "--data_dir", omniglot_data_dir])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    acc = read_events(logdir)
+    loss = [e.value for e in acc.Scalars("train/loss")]
+    assert len(loss) == 15 and np.mean(loss[-3:]) < 0.7 * loss[0], loss
+    assert [e.step for e in acc.Scalars("val/total")] == [50, 100, 150]
+    assert [e.step for e in acc.Scalars("val_full/total")] == [150]
+    assert {"samples", "canvas_sequence", "reconstructions"} <= set(acc.Tags()["images"])
+    result = json.load(open(os.path.join(logdir, "result.json")))
+    assert result["step"] == 150 and result["total"] < loss[0]
+    args = json.load(open(os.path.join(logdir, "args.json")))
+    assert args["model"]["kind"] == "convdraw" and args["dataset"] == "omniglot"
+    assert args["train"]["learning_rate"] == 5e-4 and args["train"]["clip_gradient"] == 10
+    assert Image.open(os.path.join(logdir, "samples.gif")).n_frames == 3
+    proc = run_script(["examples/sample.py", logdir, "--out", str(tmp_path / "s"), "-n", "9"])
+    assert proc.returncode == 0, proc.stderr
+    assert Image.open(tmp_path / "s" / "samples.png").size == (3 * 29 + 1, 3 * 29 + 1)

@@ -1,0 +1,71 @@
+#!/usr/bin/env python
+"""Train Convolutional DRAW on Omniglot (Gregor et al. 2016). Defaults are the reference
+configuration: batch 32, 16 steps, 3 latent maps, 64 recurrent maps, Adam 5e-4,
+gradient-norm clipping at 10, 500,000 training samples, validation on 128 test images
+every 20,000 samples and on the whole test split at the end.
+
+    python examples/train_omniglot.py --gpu
+    python examples/train_omniglot.py --gpus 0,1 -b 64 --logdir results/2gpu
+    python examples/train_omniglot.py --resume results
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import draw  # noqa: E402,F401  (first: chooses threads/engine before MXNet starts)
+from draw.cli import (add_train_args, explicit_options, main, positive_int,  # noqa: E402
+                      run_train)
+from draw.context import UsageError  # noqa: E402
+
+
+def parser():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    m = p.add_argument_group("model")
+    m.add_argument("--num_steps", "-s", type=positive_int, default=16, help="T (default 16)")
+    m.add_argument("--num_latent_maps", "-l", type=positive_int, default=3,
+                   help="latent maps per step (default 3)")
+    m.add_argument("--num_recurrent_maps", "-u", type=positive_int, default=64,
+                   help="ConvLSTM hidden maps (default 64)")
+    r = p.add_argument_group("schedule (in samples, as the reference)")
+    r.add_argument("--num_train_samples", "-t", type=positive_int, default=500000,
+                   help="training length in samples (default 500000)")
+    r.add_argument("--num_val_samples", "-v", type=positive_int, default=128,
+                   help="test images per periodic validation (default 128)")
+    r.add_argument("--val_freq", "-f", type=positive_int, default=20000,
+                   help="validate and log samples every N training samples (default 20000)")
+    r.add_argument("--checkpoint_freq", type=positive_int, default=100000,
+                   help="checkpoint every N training samples (default 100000)")
+    r.add_argument("--split", choices=("drawers", "alphabets"), default="drawers",
+                   help="drawers: 14/6 drawers of every character; alphabets: Lake et al.")
+    return add_train_args(p, batch_size=32, learning_rate=5e-4, epochs=10 ** 6,
+                          logdir="results", log_every=100, hist_every=1000)
+
+
+def run(argv):
+    p = parser()
+    args = p.parse_args(argv)
+    per = args.batch_size
+    for name in ("num_train_samples", "val_freq", "checkpoint_freq"):
+        if getattr(args, name) < per:
+            raise UsageError("--%s (%d) is smaller than the batch size (%d)"
+                             % (name, getattr(args, name), per))
+    args.max_steps = args.max_steps or args.num_train_samples // per
+    args.val_every = args.val_freq // per
+    args.checkpoint_every = args.checkpoint_freq // per
+    args.num_val = args.num_val_samples
+    args.val_each_epoch = False
+    explicit = explicit_options(p, argv)
+    renamed = {"num_train_samples": "max_steps", "val_freq": "val_every",
+               "checkpoint_freq": "checkpoint_every"}
+    explicit |= {renamed[k] for k in list(explicit) if k in renamed}
+    model = {"kind": "convdraw", "kwargs": dict(
+        image_shape=[1, 28, 28], num_steps=args.num_steps, num_latent_maps=args.num_latent_maps,
+        num_recurrent_maps=args.num_recurrent_maps)}
+    dataset = "omniglot" if args.split == "drawers" else "omniglot_alphabets"
+    return run_train(args, model, dataset, binarize="dynamic", explicit=explicit)
+
+
+if __name__ == "__main__":
+    main(run, sys.argv[1:])
