@@ -94,6 +94,8 @@ class Trainer:
             {"learning_rate": self.cfg["learning_rate"], "beta1": self.cfg["beta1"],
              "beta2": self.cfg["beta2"]},
             kvstore=kvstore, update_on_kvstore=False if kvstore else None)
+        self._trained_params = [p for p in model.collect_params().values()
+                                if p.grad_req != "null"]
         self.state = dict(step=0, epoch=0, batch=0, seed=self.cfg["seed"])
         if state:
             self.state.update({k: state[k] for k in ("step", "epoch", "batch") if k in state})
@@ -108,7 +110,7 @@ class Trainer:
         autograd.backward([total for total, _, _ in losses])
         self.trainer.allreduce_grads()
         batch = x.shape[0]
-        params = [p for p in self.model.collect_params().values() if p.grad_req != "null"]
+        params = self._trained_params
         norm = global_norm([p.grad(self.ctxs[0]) for p in params]) / batch
         clip = self.cfg["clip_gradient"]
         if clip and clip > 0:
@@ -140,10 +142,16 @@ class Trainer:
         total = max_steps or cfg["epochs"] * len(self.train_iter)
         bar = _progress_bar(progress, total=total, initial=st["step"])
         tick, tick_step = time.time(), st["step"]
+        pending = None
         try:
             while st["epoch"] < cfg["epochs"] and not (max_steps and st["step"] >= max_steps):
                 for x in self.train_iter.epoch(st["epoch"], start=st["batch"]):
                     losses, norm = self.step(x)
+                    # let Python run at most one step ahead of the engine: bounded memory,
+                    # and a progress bar that shows real progress
+                    if pending is not None:
+                        pending.wait_to_read()
+                    pending = norm
                     st["step"] += 1
                     st["batch"] += 1
                     bar.update(1)
