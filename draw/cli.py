@@ -25,6 +25,13 @@ RESUME_OVERRIDES = ("epochs", "max_steps", "log_every", "hist_every", "checkpoin
                     "keep_checkpoints", "gpu", "gpus", "cpus", "no_progress")
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``error: <problem> (see <prog> --help)``, status 2."""
+
+    def error(self, message):
+        self.exit(2, "error: %s (see %s --help)\n" % (message, self.prog))
+
+
 def positive_int(value):
     v = int(value)
     if v < 1:

@@ -515,8 +515,8 @@ def convert_cli(name, argv=None, extra_args=None):
 
     Exits with status 2 and one line on stderr for any :class:`DatasetError`.
     """
-    import argparse
-    parser = argparse.ArgumentParser(
+    from .cli import ArgumentParser
+    parser = ArgumentParser(
         description="Convert %s to an NDArray file (%s.nd + %s.json)." % (name, name, name))
     parser.add_argument("--source", default=default_source(),
                         help="directory holding the original files (default: $%s; "

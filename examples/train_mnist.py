@@ -12,12 +12,13 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import draw  # noqa: E402  (first: chooses the OpenMP thread count before MXNet starts)
-from draw.cli import add_train_args, explicit_options, main, positive_int, run_train  # noqa: E402
+from draw.cli import (ArgumentParser, add_train_args, explicit_options, main,  # noqa: E402
+                      positive_int, run_train)
 
 
 def parser():
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ArgumentParser(description=__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     m = p.add_argument_group("model")
     m.add_argument("--num_steps", "-s", type=positive_int, default=64, help="T (default 64)")
     m.add_argument("--num_recurrent_units", "-u", type=positive_int, default=256,

@@ -100,6 +100,22 @@ def test_clear_errors(tmp_path, data_dir, args, message):
     assert not logdir.exists()
 
 
+@pytest.mark.parametrize("script,args,message", [
+    ("examples/train_mnist.py", ["-b", "0"], "must be a positive integer"),
+    ("examples/train_mnist.py", ["--num_steps", "-3"], "must be a positive integer"),
+    ("examples/train_omniglot.py", ["--split", "nope"], "invalid choice"),
+    ("examples/train_omniglot.py", ["-t", "10"], "smaller than the batch size"),
+    ("examples/sample.py", [], "required: checkpoint"),
+])
+def test_nonsense_arguments_one_line(tmp_path, script, args, message):
+    logdir = tmp_path / "run"
+    proc = run_script([script] + args + (["--logdir", str(logdir)] if "train" in script else []))
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
+    assert not logdir.exists()
+
+
 def test_existing_run_is_not_overwritten(short_run):
     proc = run_script(["examples/train_mnist.py", "--logdir", short_run[0]] + TINY)
     assert proc.returncode == 2 and "already holds a run" in proc.stderr
