@@ -24,6 +24,8 @@ from mxnet import init
 from mxnet.gluon import HybridBlock, nn
 from mxnet.gluon.contrib.rnn import Conv2DLSTMCell
 
+from draw.model import broadcast_params
+
 
 def _fast_tanh(x, name=None):
     """tanh through oneDNN's ``Activation`` (Gluon maps 'tanh' to the slow generic kernel)."""
@@ -85,6 +87,9 @@ class ConvDRAW(HybridBlock):
     mu_q, log_sigma_q, mu_p, log_sigma_p : shape (T, B, L, h, w)
         with ``h = (H - k) // 2 + 1`` (12 for 28x28 and k = 5).
     """
+
+    #: registry kind (see :func:`draw.model_config`)
+    kind = "convdraw"
 
     def __init__(self, image_shape=(1, 28, 28), num_steps=16, num_latent_maps=3,
                  num_recurrent_maps=64, encoder_maps=16, kernel_size=5, **kwargs):
@@ -195,9 +200,8 @@ class ConvDRAW(HybridBlock):
         """
         nd = mx.nd
         ctx = eps.context
-        ref = nd.zeros((eps.shape[1], 1), ctx=ctx)
-        bcast = lambda p: nd.broadcast_like(p.data(ctx), ref, lhs_axes=(0,), rhs_axes=(0,))
-        canvas, h, c = bcast(self.canvas0), bcast(self.h_dec0), bcast(self.c_dec0)
+        canvas, h, c = broadcast_params((self.canvas0, self.h_dec0, self.c_dec0),
+                                        eps.shape[1], ctx)
         canvases = []
         for t in range(self.num_steps):
             mu_p, log_sigma_p = nd.split(self.prior(h), num_outputs=2, axis=1)

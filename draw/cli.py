@@ -32,6 +32,11 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, "error: %s (see %s --help)\n" % (message, self.prog))
 
 
+def script_parser(doc):
+    """The parser of an example script: its docstring as description, one-line errors."""
+    return ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def positive_int(value):
     v = int(value)
     if v < 1:

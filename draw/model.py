@@ -19,6 +19,13 @@ from .attention import AttentionRead, AttentionWrite, PlainRead, PlainWrite
 from .lstm import LSTMCell
 
 
+def broadcast_params(params, n, ctx):
+    """Learned initial states (Parameters of shape (1, ...)) repeated to ``n`` examples on
+    ``ctx`` (imperative; the hybridized graphs use ``F.broadcast_like`` themselves)."""
+    ref = mx.nd.zeros((n, 1), ctx=ctx)
+    return [mx.nd.broadcast_like(p.data(ctx), ref, lhs_axes=(0,), rhs_axes=(0,)) for p in params]
+
+
 class DRAW(HybridBlock):
     """The DRAW network.
 
@@ -51,6 +58,9 @@ class DRAW(HybridBlock):
     mu, log_sigma : shape (T, batch, Z)
         Posterior parameters of every step.
     """
+
+    #: registry kind (see :func:`draw.model_config`)
+    kind = "draw"
 
     def __init__(self, image_shape=(1, 28, 28), num_steps=64, num_recurrent_units=256,
                  latent_dim=100, read_size=2, write_size=5, attention=True, **kwargs):
@@ -149,9 +159,7 @@ class DRAW(HybridBlock):
         nd = mx.nd
         n = z.shape[1]
         ctx = z.context
-        ref = nd.zeros((n, 1), ctx=ctx)
-        bcast = lambda p: nd.broadcast_like(p.data(ctx), ref, lhs_axes=(0,), rhs_axes=(0,))
-        canvas, h, c = bcast(self.canvas0), bcast(self.h_dec0), bcast(self.c_dec0)
+        canvas, h, c = broadcast_params((self.canvas0, self.h_dec0, self.c_dec0), n, ctx)
         canvases, windows = [], []
         for t in range(self.num_steps):
             h, c = self.decoder(z[t], h, c)

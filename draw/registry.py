@@ -36,8 +36,7 @@ def get_model(name, **overrides):
 
 def model_config(model):
     """The JSON-serialisable ``{"kind", "kwargs"}`` that rebuilds ``model``."""
-    kind = "convdraw" if type(model).__name__ == "ConvDRAW" else "draw"
-    return {"kind": kind, "kwargs": model.config()}
+    return {"kind": model.kind, "kwargs": model.config()}
 
 
 def model_from_config(config):

@@ -4,18 +4,16 @@ canvas over all T steps (DRAW: with the write attention box in red).
 
     python examples/sample.py runs/draw_mnist --out samples/ -n 64 --seed 1
 """
-import argparse
 import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import draw  # noqa: E402,F401
-from draw.cli import ArgumentParser, main, positive_int, run_sample  # noqa: E402
+from draw.cli import main, positive_int, run_sample, script_parser  # noqa: E402
 
 
 def parser():
-    p = ArgumentParser(description=__doc__,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = script_parser(__doc__)
     p.add_argument("checkpoint", help="run directory (holds args.json and checkpoints)")
     p.add_argument("--step", type=int, default=None, help="checkpoint step (default newest)")
     p.add_argument("--out", default=None, help="output directory (default: the run directory)")

@@ -6,19 +6,17 @@
     python examples/train_mnist.py --no-attention --logdir runs/draw_noattn
     python examples/train_mnist.py --resume runs/draw_mnist --epochs 40
 """
-import argparse
 import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import draw  # noqa: E402  (first: chooses the OpenMP thread count before MXNet starts)
-from draw.cli import (ArgumentParser, add_train_args, explicit_options, main,  # noqa: E402
+from draw.cli import (add_train_args, explicit_options, main, script_parser,  # noqa: E402
                       positive_int, run_train)
 
 
 def parser():
-    p = ArgumentParser(description=__doc__,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = script_parser(__doc__)
     m = p.add_argument_group("model")
     m.add_argument("--num_steps", "-s", type=positive_int, default=64, help="T (default 64)")
     m.add_argument("--num_recurrent_units", "-u", type=positive_int, default=256,

@@ -8,20 +8,18 @@ every 20,000 samples and on the whole test split at the end.
     python examples/train_omniglot.py --gpus 0,1 -b 64 --logdir results/2gpu
     python examples/train_omniglot.py --resume results
 """
-import argparse
 import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import draw  # noqa: E402,F401  (first: chooses threads/engine before MXNet starts)
-from draw.cli import (ArgumentParser, add_train_args, explicit_options, main,  # noqa: E402
+import draw  # noqa: E402,F401  (first: sets up OpenMP before MXNet starts)
+from draw.cli import (add_train_args, explicit_options, main, script_parser,  # noqa: E402
                       positive_int, run_train)
 from draw.context import UsageError  # noqa: E402
 
 
 def parser():
-    p = ArgumentParser(description=__doc__,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = script_parser(__doc__)
     m = p.add_argument_group("model")
     m.add_argument("--num_steps", "-s", type=positive_int, default=16, help="T (default 16)")
     m.add_argument("--num_latent_maps", "-l", type=positive_int, default=3,
