@@ -73,6 +73,16 @@ def save(directory, step, net, trainer, state, keep=3):
                     os.remove(p)
 
 
+def remove_partial(directory):
+    """Delete temporary files left by a process killed while writing; returns their names."""
+    if not os.path.isdir(directory):
+        return []
+    names = [n for n in os.listdir(directory) if re.search(r"\.tmp-\d+$", n)]
+    for n in names:
+        os.remove(os.path.join(directory, n))
+    return names
+
+
 def list_steps(directory):
     """Steps with a committed ``state-<s>.json``, ascending."""
     if not os.path.isdir(directory):
@@ -109,13 +119,44 @@ def load(directory, net, trainer=None, ctx=None, step=None):
         params, states, state_json = paths(directory, s)
         try:
             state = read_json(state_json)
+            arrays = mx.nd.load(params)
+        except (OSError, ValueError, mx.base.MXNetError) as e:
+            errors.append("step %d: %s" % (s, _last_line(e)))
+            continue
+        mismatch = _mismatch(net, arrays)
+        if mismatch:
+            raise CheckpointError("%s: the checkpoint at step %d does not fit the model "
+                                  "(%s)" % (directory, s, mismatch))
+        try:
             net.load_parameters(params, ctx=ctx)
             if trainer is not None:
                 trainer.load_states(states)
-            return state
         except (OSError, ValueError, mx.base.MXNetError, AssertionError) as e:
-            msg = str(e).strip().splitlines()
-            errors.append("step %d: %s" % (s, msg[-1] if msg else type(e).__name__))
-            log.warning("skipping unreadable checkpoint at step %d in %s (%s)",
-                        s, directory, errors[-1])
+            errors.append("step %d: %s" % (s, _last_line(e)))
+            continue
+        if errors:
+            log.warning("%s: skipped unreadable checkpoint(s) (%s); using step %d",
+                        directory, "; ".join(errors), s)
+        return state
     raise CheckpointError("%s: no loadable checkpoint (%s)" % (directory, "; ".join(errors)))
+
+
+def _last_line(error):
+    lines = str(error).strip().splitlines()
+    return lines[-1] if lines else type(error).__name__
+
+
+def _mismatch(net, arrays):
+    """Why saved ``arrays`` (name -> NDArray) cannot be loaded into ``net``, or ''."""
+    expected = {name: p.shape for name, p in net._collect_params_with_prefix().items()}
+    missing = sorted(set(expected) - set(arrays))
+    extra = sorted(set(arrays) - set(expected))
+    if missing or extra:
+        return "parameters missing: %s; unexpected: %s" % (", ".join(missing[:3]) or "none",
+                                                          ", ".join(extra[:3]) or "none")
+    for name, shape in expected.items():
+        known = shape is not None and all(d > 0 for d in shape)
+        if known and tuple(arrays[name].shape) != tuple(shape):
+            return "%s has shape %s in the checkpoint, %s in the model" % (
+                name, tuple(arrays[name].shape), tuple(shape))
+    return ""

@@ -11,18 +11,19 @@ import time
 
 import mxnet as mx
 
-from . import checkpoint
+from . import checkpoint, events
 from .checkpoint import CheckpointError
 from .context import UsageError, parse_contexts
 from .datasets import DatasetError, default_data_dir, default_source, ensure_dataset, load_dataset
+from .evaluate import evaluate_bound
 from .registry import model_config, model_from_config
-from .train import DEFAULTS, Trainer, summarize_run, write_samples
+from .train import DEFAULTS, ModelWithLoss, Trainer, TrainingError, summarize_run, write_samples
 
 log = logging.getLogger("draw")
 
 #: Settings that may be changed when resuming (everything else comes from args.json).
 RESUME_OVERRIDES = ("epochs", "max_steps", "log_every", "hist_every", "checkpoint_every",
-                    "keep_checkpoints", "gpu", "gpus", "cpus", "no_progress")
+                    "keep_checkpoints", "max_nonfinite", "val_every", "kvstore")
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -98,6 +99,9 @@ def add_train_args(parser, **defaults):
     o.add_argument("--keep_checkpoints", type=positive_int, default=d["keep_checkpoints"],
                    help="keep the newest K checkpoints (default %(default)s)")
     o.add_argument("--no_progress", action="store_true", help="no progress bar")
+    o.add_argument("--max_nonfinite", type=non_negative_int, default=d["max_nonfinite"],
+                   help="stop after N consecutive steps with a non-finite loss or gradient "
+                        "(each is skipped), 0 = never (default %(default)s)")
     s = parser.add_argument_group("data")
     s.add_argument("--data_dir", default=default_data_dir(),
                    help="converted datasets (default $DRAW_DATA_DIR or ~/.mxnet/datasets/draw)")
@@ -180,9 +184,10 @@ def run_train(args, model_cfg, dataset, binarize=None, explicit=()):
             saved = checkpoint.read_json(os.path.join(logdir, "args.json"))
         except (OSError, ValueError) as e:
             raise UsageError("--resume %s: no readable args.json (%s)" % (logdir, e)) from None
+        _check_resume_request(saved, model_cfg, dataset, train_cfg, explicit)
         model_cfg, dataset = saved["model"], saved["dataset"]
         overrides = {k: v for k, v in train_cfg.items() if k in explicit and k in RESUME_OVERRIDES}
-        train_cfg = dict(saved["train"], **overrides)
+        train_cfg = dict(DEFAULTS, **dict(saved["train"], **overrides))
     else:
         logdir = args.logdir
         _check_logdir(logdir)
@@ -217,14 +222,24 @@ def run_train(args, model_cfg, dataset, binarize=None, explicit=()):
     model.initialize(mx.init.Xavier(), ctx=ctxs)
     trainer = Trainer(model, arrays["train_x"], val, train_cfg, ctxs, logdir)
     if args.resume:
+        partial = checkpoint.remove_partial(logdir)
+        if partial:
+            log.info("removed files left half-written by the interrupted run: %s",
+                     ", ".join(sorted(partial)))
         state = checkpoint.load(logdir, model, trainer.trainer, ctx=ctxs)
-        trainer.state.update({k: state[k] for k in ("step", "epoch", "batch")})
+        trainer.restore_state(state)
         log.info("resumed %s at step %d (epoch %d, batch %d)", logdir, state["step"],
                  state["epoch"], state["batch"])
+        removed = events.trim_events(logdir, state["step"])
+        if removed:
+            log.info("removed %d event records logged after step %d by the interrupted run",
+                     removed, state["step"])
     from mxboard import SummaryWriter
     writer = SummaryWriter(logdir=logdir, flush_secs=10)
     try:
         result = trainer.fit(writer, progress=not args.no_progress)
+        if trainer.interrupted:
+            return None
         written = write_samples(model, logdir, n=64, ctx=ctxs[0], seed=train_cfg["seed"])
         log.info("wrote %s", ", ".join(written))
     finally:
@@ -233,17 +248,28 @@ def run_train(args, model_cfg, dataset, binarize=None, explicit=()):
     return result
 
 
+def _check_resume_request(saved, model_cfg, dataset, train_cfg, explicit):
+    """Refuse explicit options that contradict the run being resumed."""
+    conflicts = []
+    for key, value in model_cfg["kwargs"].items():
+        if key in explicit and saved["model"]["kwargs"].get(key) != value:
+            conflicts.append("%s=%s (run has %s)" % (key, value, saved["model"]["kwargs"].get(key)))
+    if "dataset" in explicit and dataset != saved["dataset"]:
+        conflicts.append("dataset=%s (run has %s)" % (dataset, saved["dataset"]))
+    for key, value in train_cfg.items():
+        if (key in explicit and key not in RESUME_OVERRIDES
+                and key in saved["train"] and saved["train"][key] != value):
+            conflicts.append("%s=%s (run has %s)" % (key, value, saved["train"][key]))
+    if conflicts:
+        raise UsageError("--resume: the run was started with other settings: %s; resume "
+                         "without them or start a new run" % ", ".join(conflicts))
+
+
 def run_sample(args):
     """``examples/sample.py``: rebuild from ``args.json``, load params, write PNG + GIF."""
-    directory = args.checkpoint
-    try:
-        saved = checkpoint.read_json(os.path.join(directory, "args.json"))
-    except (OSError, ValueError):
-        raise UsageError("%s: not a run directory (no readable args.json)" % directory) from None
     ctxs = parse_contexts(args.gpu, None, 1)
-    model = model_from_config(saved["model"])
-    checkpoint.load(directory, model, None, ctx=ctxs[0], step=args.step)
-    out = args.out or directory
+    model, _, _ = _load_run(args.checkpoint, args.step, ctxs[0])
+    out = args.out or args.checkpoint
     written = write_samples(model, out, n=args.num_samples, ctx=ctxs[0], seed=args.seed,
                             gif=not args.no_gif, boxes=not args.no_boxes, prefix=args.prefix)
     for path in written:
@@ -251,10 +277,58 @@ def run_sample(args):
     return written
 
 
+def _load_run(directory, step, ctx):
+    """Model of the run in ``directory`` with the parameters of its checkpoint ``step``
+    (default: newest). Returns ``(model, saved args, checkpoint state)``."""
+    try:
+        saved = checkpoint.read_json(os.path.join(directory, "args.json"))
+    except (OSError, ValueError):
+        raise UsageError("%s: not a run directory (no readable args.json)" % directory) from None
+    try:
+        model = model_from_config(saved["model"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError("%s/args.json: bad model settings (%s)" % (directory, e)) from None
+    state = checkpoint.load(directory, model, None, ctx=ctx, step=step)
+    return model, saved, state
+
+
+def run_evaluate(args):
+    """``examples/evaluate.py``: the variational bound of a checkpoint on a data split."""
+    ctxs = parse_contexts(args.gpu, None, 1)
+    model, saved, state = _load_run(args.checkpoint, args.step, ctxs[0])
+    path = ensure_dataset(saved["dataset"], args.data_dir, args.source, log=log.info)
+    key = args.split + "_x"
+    arrays, _ = load_dataset(path, require=())
+    if key not in arrays:
+        raise UsageError("dataset %s has no %s split (has: %s)" % (
+            saved["dataset"], args.split,
+            ", ".join(sorted(k[:-2] for k in arrays if k.endswith("_x")))))
+    images = arrays[key][:args.num_images] if args.num_images else arrays[key]
+    if saved["train"].get("binarize") == "dynamic":  # the fixed binarization training used
+        mx.random.seed(12345)
+        images = mx.nd.random.uniform_like(images.astype("float32")) < images
+    net = ModelWithLoss(model)
+    net.hybridize(static_alloc=True)
+    mx.random.seed(args.seed)
+    result = evaluate_bound(net, images, args.batch_size, ctxs)
+    result.update(split=args.split, images=len(images), step=state["step"],
+                  dataset=saved["dataset"])
+    print("%s step %d: %s split (%d images): bound %.3f nats (reconstruction %.3f, KL %.3f)"
+          % (args.checkpoint, state["step"], args.split, len(images), result["total"],
+             result["reconstruction"], result["kl"]))
+    if args.json:
+        checkpoint.write_json(args.json, result)
+    return result
+
+
 def main(fn, *fn_args):
-    """Run ``fn``; turn expected errors into one line on stderr and exit status 2."""
+    """Run ``fn``; turn expected errors into one line on stderr and exit status 2
+    (1 when training stopped because it diverged)."""
     try:
         return fn(*fn_args)
     except (UsageError, DatasetError, CheckpointError) as e:
         print("error: %s" % e, file=sys.stderr)
         sys.exit(2)
+    except TrainingError as e:
+        print("error: %s" % e, file=sys.stderr)
+        sys.exit(1)

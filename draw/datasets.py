@@ -251,17 +251,25 @@ def parse_amat(raw, path, width=784):
 
 # --------------------------------------------------------------------------- writing
 
-def _up_to_date(nd_path, json_path, expected_meta):
-    """True when the output exists, its recorded settings match and the file is intact."""
+def _stale_reason(nd_path, json_path, expected_meta):
+    """Why the converted output must be (re)written, or None when it is up to date."""
+    if not os.path.isfile(nd_path):
+        return "missing"
     try:
         with open(json_path) as f:
             meta = json.load(f)
     except (OSError, ValueError):
-        return False
-    keys = ("converter_version", "dataset", "split", "expected_sources")
-    if any(meta.get(k) != expected_meta.get(k) for k in keys):
-        return False
-    return os.path.isfile(nd_path) and _sha256_file(nd_path) == meta.get("nd_sha256")
+        return "its provenance file %s is missing or corrupt" % os.path.basename(json_path)
+    if meta.get("converter_version") != expected_meta.get("converter_version"):
+        return "written by converter version %r, this code writes version %r" % (
+            meta.get("converter_version"), expected_meta.get("converter_version"))
+    keys = ("dataset", "split", "expected_sources")
+    changed = [k for k in keys if meta.get(k) != expected_meta.get(k)]
+    if changed:
+        return "converted with other settings (%s)" % ", ".join(changed)
+    if _sha256_file(nd_path) != meta.get("nd_sha256"):
+        return "truncated or modified (sha256 differs from %s)" % os.path.basename(json_path)
+    return None
 
 
 def write_dataset(out_dir, name, arrays, meta):
@@ -309,11 +317,20 @@ def convert_with(name, out_dir, build, settings, source, verify, force, log):
     json_path = os.path.join(out_dir, name + ".json")
     expected = dict(settings, converter_version=CONVERTER_VERSION, dataset=name,
                     expected_sources=CHECKSUMS.get(name))
-    if not force and _up_to_date(nd_path, json_path, expected):
+    stale = "forced" if force else _stale_reason(nd_path, json_path, expected)
+    if stale is None:
         log("%s is up to date: %s" % (name, nd_path))
         return nd_path
+    if stale not in ("missing", "forced"):
+        log("%s: %s; converting again" % (nd_path, stale))
     fetch = Fetcher(name, source, os.path.join(out_dir, "raw", name), verify)
-    arrays = build(fetch)
+    try:
+        arrays = build(fetch)
+    except DatasetError as e:
+        if stale in ("missing", "forced"):
+            raise
+        raise DatasetError("%s is %s, and converting again failed: %s"
+                           % (nd_path, stale, e)) from None
     meta = dict(expected, sources=fetch.sources, checksum_verified=bool(verify))
     write_dataset(out_dir, name, arrays, meta)
     log("wrote %s (%s)" % (nd_path, ", ".join("%s %s" % (k, tuple(v.shape))
@@ -397,6 +414,10 @@ CONVERTERS = {"mnist": convert_mnist, "binarized_mnist": convert_binarized_mnist
 
 # --------------------------------------------------------------------------- loading
 
+#: dtypes a converted image array may have
+IMAGE_DTYPES = ("uint8", "float32")
+
+
 def load_dataset(path, require=("train_x",)):
     """Load a converted dataset.
 
@@ -441,6 +462,11 @@ def load_dataset(path, require=("train_x",)):
                                % (path, key, None if a is None else a.shape,
                                   None if a is None else np.dtype(a.dtype).name,
                                   spec["shape"], spec["dtype"]))
+    for key, a in arrays.items():
+        if key.endswith("_x") and (a.ndim != 4 or np.dtype(a.dtype).name not in IMAGE_DTYPES):
+            raise DatasetError("%s: array %r is %s %s; images must be (N, C, H, W) %s"
+                               % (path, key, np.dtype(a.dtype).name, a.shape,
+                                  " or ".join(IMAGE_DTYPES)))
     return arrays, meta
 
 

@@ -10,6 +10,8 @@ models stay pure blocks.
 import json
 import logging
 import os
+import signal
+import threading
 import time
 
 import mxnet as mx
@@ -29,7 +31,11 @@ log = logging.getLogger("draw")
 DEFAULTS = dict(batch_size=100, learning_rate=1e-3, epochs=20, max_steps=0, clip_gradient=10.0,
                 beta1=0.9, beta2=0.999, log_every=50, hist_every=500, checkpoint_every=0,
                 keep_checkpoints=3, num_val=0, val_batch_size=0, val_every=0, val_each_epoch=True,
-                binarize=None, seed=0, kvstore="device", num_samples=64)
+                binarize=None, seed=0, kvstore="device", num_samples=64, max_nonfinite=20)
+
+
+class TrainingError(Exception):
+    """Training cannot go on (e.g. the loss stayed non-finite); the message says why."""
 
 
 class ModelWithLoss(gluon.HybridBlock):
@@ -96,14 +102,33 @@ class Trainer:
             kvstore=kvstore, update_on_kvstore=False if kvstore else None)
         self._trained_params = [p for p in model.collect_params().values()
                                 if p.grad_req != "null"]
-        self.state = dict(step=0, epoch=0, batch=0, seed=self.cfg["seed"])
+        self.state = dict(step=0, epoch=0, batch=0, seed=self.cfg["seed"], nonfinite=0)
+        self.interrupted = None
+        self._writer = None
+        self._consecutive_nonfinite = 0
         if state:
-            self.state.update({k: state[k] for k in ("step", "epoch", "batch") if k in state})
+            self.restore_state(state)
+
+    def restore_state(self, state):
+        """Continue from a checkpoint's state JSON: counters and NumPy's global RNG."""
+        self.state.update({k: state[k] for k in ("step", "epoch", "batch", "nonfinite")
+                           if k in state})
+        if state.get("numpy_rng"):
+            name, keys, pos, has_gauss, cached = state["numpy_rng"]
+            np.random.set_state((name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
 
     # ------------------------------------------------------------------ one step
     def step(self, x):
-        """One update on the global batch ``x``. Returns per-context loss triples and
-        the pre-clipping gradient norm of the mean loss (NDArray, not synced)."""
+        """One update on the global batch ``x``.
+
+        Returns ``(losses, norm, finite)``: per-context ``(total, reconstruction, kl)``
+        triples (NDArrays, shape (B_i,)), the global gradient norm of the mean loss before
+        clipping (float) and whether loss and gradients were finite. A non-finite step
+        changes nothing: no parameter or optimizer state is updated.
+
+        This waits for the backward pass (one scalar copied to the host): the gradient
+        norm decides both the clipping scale and whether to update at all.
+        """
         xs = gluon.utils.split_and_load(x, self.ctxs, even_split=False)
         with autograd.record():
             losses = [self.net(xi) for xi in xs]
@@ -111,16 +136,23 @@ class Trainer:
         self.trainer.allreduce_grads()
         batch = x.shape[0]
         params = self._trained_params
-        norm = global_norm([p.grad(self.ctxs[0]) for p in params]) / batch
+        ctx0 = self.ctxs[0]
+        norm = global_norm([p.grad(ctx0) for p in params]) / batch
+        # one host sync: the norm, plus 0 * the summed loss so that a non-finite loss shows
+        loss_sum = mx.nd.add_n(*[total.sum().as_in_context(ctx0) for total, _, _ in losses])
+        health = float((norm + 0 * loss_sum).asscalar())
+        if not np.isfinite(health):
+            return losses, float("nan"), False
+        norm = float(norm.asscalar())
         clip = self.cfg["clip_gradient"]
-        if clip and clip > 0:
+        if clip and clip > 0 and norm > clip:
+            scale = clip / (norm + 1e-6)
             for ctx in self.ctxs:
-                scale = mx.nd.minimum(clip / (norm.as_in_context(ctx) + 1e-6), 1.0)
                 for p in params:
                     g = p.grad(ctx)
                     g *= scale
         self.trainer.update(batch)
-        return losses, norm
+        return losses, norm, True
 
     # ------------------------------------------------------------------ loop
     def fit(self, writer=None, progress=True):
@@ -130,7 +162,18 @@ class Trainer:
         epoch end (``val_each_epoch``) and at the end; checkpoints at every epoch end, every
         ``checkpoint_every`` steps and at the end. With ``num_val`` > 0 the periodic
         evaluations use that many validation images and a final pass covers all of them
-        (logged as ``val_full/*``). Returns the final validation result (dict of nats).
+        (logged as ``val_full/*``).
+
+        SIGINT and SIGTERM (in the main thread) finish the current step, write a
+        checkpoint and return early with :attr:`interrupted` set to the signal's name.
+        A step with a non-finite loss or gradient is skipped (counted in
+        ``state['nonfinite']``); after ``max_nonfinite`` consecutive ones,
+        :class:`TrainingError` is raised and no checkpoint is written.
+
+        Returns
+        -------
+        dict or None
+            The final validation result (nats), or None when interrupted.
         """
         cfg, st = self.cfg, self.state
         max_steps = cfg["max_steps"] or None
@@ -142,44 +185,74 @@ class Trainer:
         total = max_steps or cfg["epochs"] * len(self.train_iter)
         bar = _progress_bar(progress, total=total, initial=st["step"])
         tick, tick_step = time.time(), st["step"]
-        pending = None
-        try:
-            while st["epoch"] < cfg["epochs"] and not (max_steps and st["step"] >= max_steps):
-                for x in self.train_iter.epoch(st["epoch"], start=st["batch"]):
-                    losses, norm = self.step(x)
-                    # let Python run at most one step ahead of the engine: bounded memory,
-                    # and a progress bar that shows real progress
-                    if pending is not None:
-                        pending.wait_to_read()
-                    pending = norm
-                    st["step"] += 1
-                    st["batch"] += 1
-                    bar.update(1)
-                    step = st["step"]
-                    if step % cfg["log_every"] == 0:
-                        values = self._sync_scalars(losses, norm)  # waits for the step
-                        now = time.time()
-                        rate = (step - tick_step) * cfg["batch_size"] / (now - tick)
-                        self._log_step(writer, values, rate, bar)
-                        tick, tick_step = now, step
-                    if writer is not None and cfg["hist_every"] and step % cfg["hist_every"] == 0:
-                        self._log_histograms(writer)
-                    if cfg["val_every"] and step % cfg["val_every"] == 0:
-                        self.evaluate(writer)
-                    if cfg["checkpoint_every"] and step % cfg["checkpoint_every"] == 0:
+        self.interrupted = None
+        self._writer = writer
+        with _StopSignals() as stop:
+            try:
+                while st["epoch"] < cfg["epochs"] and not (max_steps and st["step"] >= max_steps):
+                    for x in self.train_iter.epoch(st["epoch"], start=st["batch"]):
+                        losses, norm, finite = self.step(x)
+                        st["step"] += 1
+                        st["batch"] += 1
+                        bar.update(1)
+                        step = st["step"]
+                        self._guard(finite, writer)
+                        if step % cfg["log_every"] == 0:
+                            values = self._sync_scalars(losses, norm)
+                            now = time.time()
+                            rate = (step - tick_step) * cfg["batch_size"] / (now - tick)
+                            self._log_step(writer, values, rate, bar)
+                            tick, tick_step = now, step
+                        if (writer is not None and cfg["hist_every"]
+                                and step % cfg["hist_every"] == 0):
+                            self._log_histograms(writer)
+                        if cfg["val_every"] and step % cfg["val_every"] == 0:
+                            self.evaluate(writer)
+                        if cfg["checkpoint_every"] and step % cfg["checkpoint_every"] == 0:
+                            self.save_checkpoint()
+                        if stop.signal or (max_steps and step >= max_steps):
+                            break
+                    else:
+                        st["epoch"] += 1
+                        st["batch"] = 0
+                        if cfg["val_each_epoch"]:
+                            self.evaluate(writer)
                         self.save_checkpoint()
-                    if max_steps and step >= max_steps:
-                        break
-                else:
-                    st["epoch"] += 1
-                    st["batch"] = 0
-                    if cfg["val_each_epoch"]:
-                        self.evaluate(writer)
-                    self.save_checkpoint()
-        finally:
-            bar.close()
-        result = self.finish(writer)
-        return result
+                    if stop.signal:
+                        self.save_checkpoint()
+                        self.interrupted = stop.signal
+                        last = checkpoint.list_steps(self.logdir)
+                        log.info("%s: stopped after step %d; %s in %s (continue with "
+                                 "--resume %s)", stop.signal, st["step"],
+                                 "checkpoint written" if last and last[-1] == st["step"]
+                                 else "last checkpoint: step %s" % (last[-1] if last else
+                                                                    "none"),
+                                 self.logdir, self.logdir)
+                        return None
+            finally:
+                bar.close()
+        return self.finish(writer)
+
+    def _guard(self, finite, writer):
+        """Count non-finite steps; stop after ``max_nonfinite`` consecutive ones."""
+        st = self.state
+        if finite:
+            self._consecutive_nonfinite = 0
+            return
+        self._consecutive_nonfinite += 1
+        st["nonfinite"] = st.get("nonfinite", 0) + 1
+        log.warning("step %d: non-finite loss or gradient, update skipped (%d in a row, %d "
+                    "in this run)", st["step"], self._consecutive_nonfinite, st["nonfinite"])
+        if writer is not None:
+            writer.add_scalar("train/nonfinite_steps", st["nonfinite"], st["step"])
+        limit = self.cfg["max_nonfinite"]
+        if limit and self._consecutive_nonfinite >= limit:
+            last = checkpoint.list_steps(self.logdir)
+            raise TrainingError(
+                "step %d: loss or gradient non-finite for %d consecutive steps; stopped "
+                "without writing a checkpoint (last good one: %s)"
+                % (st["step"], self._consecutive_nonfinite,
+                   "step %d in %s" % (last[-1], self.logdir) if last else "none"))
 
     def finish(self, writer):
         """Final evaluation (the full validation set too when ``num_val`` limits the
@@ -218,13 +291,25 @@ class Trainer:
         return evaluate_bound(self.net, images, batch, self.ctxs)
 
     def save_checkpoint(self):
+        """Checkpoint the current step (once), unless the last step was non-finite: a
+        run that may be diverging never rotates out its good checkpoints."""
         if self._last_checkpoint == self.state["step"]:
             return
+        if self._consecutive_nonfinite:
+            log.warning("step %d: no checkpoint after a non-finite step", self.state["step"])
+            return
         self._last_checkpoint = self.state["step"]
-        checkpoint.save(self.logdir, self.state["step"], self.model, self.trainer, self.state,
+        if self._writer is not None:  # events up to this step reach the disk first
+            self._writer.flush()
+        # MXNet cannot export its RNG state: it is reseeded here from (seed, step), and a
+        # run resumed from this checkpoint reseeds the same way, so both draw the same noise
+        mx_seed = _rng_seed(self.cfg["seed"], self.state["step"])
+        name, keys, pos, has_gauss, cached = np.random.get_state()
+        state = dict(self.state, mx_seed=mx_seed,
+                     numpy_rng=[name, keys.tolist(), int(pos), int(has_gauss), float(cached)])
+        checkpoint.save(self.logdir, self.state["step"], self.model, self.trainer, state,
                         keep=self.cfg["keep_checkpoints"])
-        # reseed so that a run resumed from here draws the same noise as this one
-        mx.random.seed(_rng_seed(self.cfg["seed"], self.state["step"]))
+        mx.random.seed(mx_seed)
 
     # ------------------------------------------------------------------ logging
     @staticmethod
@@ -232,7 +317,7 @@ class Trainer:
         """Batch means of (total, reconstruction, kl) and the gradient norm, as floats."""
         parts = [mx.nd.concat(*[l[i].as_in_context(mx.cpu()) for l in losses], dim=0)
                  for i in range(3)]
-        return [float(p.mean().asscalar()) for p in parts] + [float(norm.asscalar())]
+        return [float(p.mean().asscalar()) for p in parts] + [float(norm)]
 
     def _log_step(self, writer, values, rate, bar):
         total, recon, kl, grad_norm = values
@@ -245,8 +330,6 @@ class Trainer:
             writer.add_scalar("train/grad_norm", grad_norm, step)
             writer.add_scalar("train/samples_per_sec", rate, step)
             writer.add_scalar("train/learning_rate", self.trainer.learning_rate, step)
-        if not np.isfinite(total):
-            log.warning("step %d: non-finite loss %s", step, total)
 
     def _log_histograms(self, writer):
         step = self.state["step"]
@@ -265,6 +348,34 @@ class Trainer:
         recon = self.model.reconstruct(x).asnumpy()
         pairs = np.stack([x.asnumpy(), recon], axis=1).reshape((-1,) + recon.shape[1:])
         writer.add_image("reconstructions", make_grid(pairs, nrow=16).transpose(2, 0, 1), step)
+
+
+class _StopSignals:
+    """Within the block, SIGINT/SIGTERM set :attr:`signal` (their name) instead of
+    killing the process; a second one kills it as usual. Outside the main thread,
+    signals cannot be caught and this does nothing."""
+
+    def __init__(self):
+        self.signal = None
+        self._saved = {}
+
+    def _handle(self, signum, frame):
+        self.signal = signal.Signals(signum).name
+        log.info("%s received: finishing the current step, then writing a checkpoint "
+                 "(send it again to stop at once)", self.signal)
+        for sig, handler in self._saved.items():
+            signal.signal(sig, handler)
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._saved[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self._saved.items():
+            signal.signal(sig, handler)
+        return False
 
 
 def _progress_bar(enabled, total, initial):

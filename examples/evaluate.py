@@ -1,0 +1,39 @@
+#!/usr/bin/env python
+"""Evaluate a trained run: the variational bound on -log p(x), in nats per image, on a
+split of the run's dataset (binarized MNIST: train/val/test; Omniglot: train/test).
+
+    python examples/evaluate.py runs/draw_mnist --split test
+    python examples/evaluate.py results --split test --json results/test_bound.json
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import draw  # noqa: E402,F401
+from draw.cli import (main, non_negative_int, positive_int, run_evaluate,  # noqa: E402
+                      script_parser)
+from draw.datasets import default_data_dir, default_source  # noqa: E402
+
+
+def parser():
+    p = script_parser(__doc__)
+    p.add_argument("checkpoint", help="run directory (holds args.json and checkpoints)")
+    p.add_argument("--step", type=non_negative_int, default=None,
+                   help="checkpoint step (default newest)")
+    p.add_argument("--split", choices=("train", "val", "test"), default="test",
+                   help="data split (default test)")
+    p.add_argument("--num_images", type=non_negative_int, default=0,
+                   help="evaluate the first N images only, 0 = all")
+    p.add_argument("--batch_size", "-b", type=positive_int, default=500)
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the latent samples (the bound is a one-sample estimate)")
+    p.add_argument("--gpu", action="store_true", help="evaluate on GPU 0")
+    p.add_argument("--json", default=None, help="also write the result to this JSON file")
+    p.add_argument("--data_dir", default=default_data_dir(), help="converted datasets")
+    p.add_argument("--source", default=default_source(),
+                   help="original dataset files, used if a conversion is needed")
+    return p
+
+
+if __name__ == "__main__":
+    main(run_evaluate, parser().parse_args())

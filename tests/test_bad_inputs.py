@@ -1,0 +1,236 @@
+"""Every bad input to the scripts: one line ``error: ...``, exit status 2, nothing written.
+
+(Converter inputs are covered in test_datasets.py and test_omniglot.py.)
+"""
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from draw import context, datasets
+from draw.context import UsageError
+
+from .conftest import run_script
+
+TINY = ["-s", "2", "-u", "16", "-l", "4", "-b", "50", "--log_every", "10", "--hist_every", "0",
+        "--num_val", "100", "--no_progress"]
+
+
+def assert_one_line_error(proc, message):
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
+    lines = proc.stderr.strip().splitlines()
+    assert "Traceback" not in proc.stderr
+    assert lines and lines[-1].startswith("error: ") and message in lines[-1], lines
+
+
+def snapshot(directory):
+    """{relative path: bytes} of every file under ``directory``."""
+    out = {}
+    for root, _, files in os.walk(directory):
+        for f in files:
+            path = os.path.join(root, f)
+            out[os.path.relpath(path, directory)] = open(path, "rb").read()
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, data_dir):
+    logdir = str(tmp_path_factory.mktemp("tiny") / "run")
+    proc = run_script(["examples/train_mnist.py"] + TINY + [
+        "--max_steps", "20", "--checkpoint_every", "10", "--logdir", logdir,
+        "--data_dir", data_dir])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return logdir
+
+
+def copy_run(tiny_run, tmp_path):
+    target = str(tmp_path / "copy")
+    shutil.copytree(tiny_run, target)
+    return target
+
+
+# ----------------------------------------------------------------- arguments
+
+@pytest.mark.parametrize("args,message", [
+    (["-u", "0"], "argument --num_recurrent_units/-u: must be a positive integer"),
+    (["--latent_dim", "-1"], "argument --latent_dim/-l: must be a positive integer"),
+    (["--read_size", "0"], "argument --read_size: must be a positive integer"),
+    (["--epochs", "0"], "argument --epochs: must be a positive integer"),
+    (["--max_steps", "-5"], "argument --max_steps: must be >= 0"),
+    (["-r", "0"], "argument --learning_rate/-r: must be positive"),
+    (["-b", "x"], "argument --batch_size/-b: invalid positive_int value"),
+    (["--cpus", "0"], "argument --cpus: must be a positive integer"),
+    (["--dataset", "cifar"], "argument --dataset: invalid choice"),
+])
+def test_train_nonsense(tmp_path, args, message):
+    logdir = tmp_path / "run"
+    proc = run_script(["examples/train_mnist.py", "--logdir", str(logdir)] + args)
+    assert_one_line_error(proc, message)
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not logdir.exists()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--write_size", "29"], "larger than the 28x28 image"),
+    (["-b", "60000"], "--batch_size 60000 is larger than the training set (50000)"),
+    (["--gpu"], "GPU requested but this MXNet has no CUDA support"),
+    (["--gpus", "0,1,2,3"], "GPU requested but this MXNet has no CUDA support"),
+    (["--gpus", "a,b"], "--gpus takes comma-separated GPU ids"),
+])
+def test_train_impossible_requests(tmp_path, data_dir, args, message):
+    logdir = tmp_path / "run"
+    proc = run_script(["examples/train_mnist.py", "--logdir", str(logdir),
+                       "--data_dir", data_dir] + TINY + args)
+    assert_one_line_error(proc, message)
+    assert not logdir.exists()
+
+
+def test_more_gpus_than_exist(monkeypatch):
+    monkeypatch.setattr(context, "gpu_count", lambda: 2)
+    assert [c.device_id for c in context.parse_contexts(gpus="0,1")] == [0, 1]
+    with pytest.raises(UsageError, match="GPU 2 requested but only 2 GPU"):
+        context.parse_contexts(gpus="0,1,2")
+    with pytest.raises(UsageError, match="distinct non-negative"):
+        context.parse_contexts(gpus="1,1")
+
+
+@pytest.mark.parametrize("case", ["foreign", "file", "unwritable", "existing_run"])
+def test_bad_logdir(tmp_path, data_dir, tiny_run, case):
+    if case == "foreign":
+        logdir = tmp_path / "mine"
+        logdir.mkdir()
+        (logdir / "thesis.tex").write_text("precious")
+        message = "is not empty and holds no run of ours"
+    elif case == "file":
+        logdir = tmp_path / "afile"
+        logdir.write_text("x")
+        message = "exists and is not a directory"
+    elif case == "unwritable":
+        if os.geteuid() == 0:  # root ignores permissions; /proc refuses new directories
+            logdir = "/proc/draw-test-run"
+        else:
+            parent = tmp_path / "ro"
+            parent.mkdir()
+            parent.chmod(0o500)
+            logdir = parent / "run"
+        message = "cannot write to --logdir"
+    else:
+        logdir = tiny_run
+        message = "already holds a run: continue it with --resume"
+    before = snapshot(str(logdir)) if os.path.isdir(str(logdir)) else None
+    proc = run_script(["examples/train_mnist.py", "--logdir", str(logdir),
+                       "--data_dir", data_dir] + TINY)
+    assert_one_line_error(proc, message)
+    if before is not None:
+        assert snapshot(str(logdir)) == before
+
+
+# ----------------------------------------------------------------- data files
+
+def _broken_data(tmp_path, data_dir, case):
+    out = tmp_path / "data"
+    out.mkdir()
+    if case == "missing":
+        return str(out), "binarized_mnist_train.amat: missing file"
+    for f in ("binarized_mnist.nd", "binarized_mnist.json"):
+        shutil.copy(os.path.join(data_dir, f), out / f)
+    nd, js = out / "binarized_mnist.nd", out / "binarized_mnist.json"
+    if case == "truncated":
+        with open(nd, "r+b") as f:
+            f.truncate(5000)
+        return str(out), "binarized_mnist.nd is truncated or modified"
+    meta = json.load(open(js))
+    if case == "old_converter":
+        meta["converter_version"] = 0
+        json.dump(meta, open(js, "w"))
+        return str(out), "written by converter version 0"
+    # a consistent file (checksum and sidecar agree) holding the wrong kind of array
+    arrays = {"train_x": np.zeros((100, 784), np.float32),
+              "val_x": np.zeros((100, 1, 28, 28), np.float64)}
+    if case == "wrong_dtype":
+        arrays["train_x"] = np.zeros((100, 1, 28, 28), np.float64)
+        message = "array 'train_x' is float64 (100, 1, 28, 28); images must be (N, C, H, W)"
+    else:
+        message = "array 'train_x' is float32 (100, 784); images must be (N, C, H, W)"
+    meta = {k: v for k, v in meta.items() if k not in ("nd_sha256", "arrays")}
+    datasets.write_dataset(str(out), "binarized_mnist", arrays, meta)
+    return str(out), message
+
+
+@pytest.mark.parametrize("case", ["missing", "truncated", "old_converter", "wrong_shape",
+                                  "wrong_dtype"])
+def test_bad_data_file(tmp_path, data_dir, case):
+    out, message = _broken_data(tmp_path, data_dir, case)
+    empty_source = tmp_path / "no-originals"
+    empty_source.mkdir()
+    logdir = tmp_path / "run"
+    proc = run_script(["examples/train_mnist.py", "--logdir", str(logdir), "--data_dir", out,
+                       "--source", str(empty_source)] + TINY)
+    assert_one_line_error(proc, message)
+    assert not logdir.exists()
+
+
+# ----------------------------------------------------------------- checkpoints
+
+def test_resume_with_other_model_settings(tiny_run, tmp_path, data_dir):
+    run = copy_run(tiny_run, tmp_path)
+    before = snapshot(run)
+    proc = run_script(["examples/train_mnist.py", "--resume", run, "-u", "64", "-b", "20",
+                       "--data_dir", data_dir, "--no_progress"])
+    assert_one_line_error(proc, "--resume: the run was started with other settings: "
+                                "num_recurrent_units=64 (run has 16), batch_size=20 (run has 50)")
+    assert snapshot(run) == before
+
+
+def test_checkpoint_not_fitting_its_args(tiny_run, tmp_path):
+    run = copy_run(tiny_run, tmp_path)
+    args = json.load(open(os.path.join(run, "args.json")))
+    args["model"]["kwargs"]["num_recurrent_units"] = 24
+    json.dump(args, open(os.path.join(run, "args.json"), "w"))
+    before = snapshot(run)
+    for script in ("examples/sample.py", "examples/evaluate.py"):
+        proc = run_script([script, run, "--num_images" if "eval" in script else "-n", "10"])
+        assert_one_line_error(proc, "the checkpoint at step 20 does not fit the model")
+        assert "shape" in proc.stderr
+    assert snapshot(run) == before
+
+
+def test_corrupt_params_falls_back_then_fails(tiny_run, tmp_path):
+    run = copy_run(tiny_run, tmp_path)
+    with open(os.path.join(run, "model-00000020.params"), "r+b") as f:
+        f.truncate(100)
+    proc = run_script(["examples/sample.py", run, "--out", str(tmp_path / "s"), "-n", "4"])
+    assert proc.returncode == 0, proc.stderr
+    assert "skipped unreadable checkpoint(s) (step 20:" in proc.stderr
+    assert "using step 10" in proc.stderr
+    with open(os.path.join(run, "model-00000010.params"), "wb") as f:
+        f.write(b"garbage")
+    proc = run_script(["examples/sample.py", run, "--out", str(tmp_path / "t"), "-n", "4"])
+    assert_one_line_error(proc, "no loadable checkpoint (step 20: ")
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "t").exists()
+
+
+@pytest.mark.parametrize("script", ["examples/sample.py", "examples/evaluate.py"])
+def test_missing_checkpoint(tiny_run, tmp_path, script):
+    proc = run_script([script, tiny_run, "--step", "999"])
+    assert_one_line_error(proc, "no checkpoint at step 999 (have: [10, 20])")
+    proc = run_script([script, str(tmp_path / "nothing")])
+    assert_one_line_error(proc, "not a run directory (no readable args.json)")
+
+
+def test_evaluate_split(tiny_run, tmp_path, data_dir):
+    out = tmp_path / "bound.json"
+    proc = run_script(["examples/evaluate.py", tiny_run, "--split", "val", "--json", str(out),
+                       "--data_dir", data_dir])
+    assert proc.returncode == 0, proc.stderr
+    result = json.load(open(out))
+    final = json.load(open(os.path.join(tiny_run, "result.json")))
+    assert result["images"] == 10000 and result["step"] == 20
+    # the trainer's full validation pass, up to the noise of the one-sample bound
+    assert abs(result["total"] - final["total"]) < 0.2
+    assert "val split (10000 images): bound" in proc.stdout
+    proc = run_script(["examples/evaluate.py", tiny_run, "--split", "nope"])
+    assert_one_line_error(proc, "argument --split: invalid choice: 'nope'")

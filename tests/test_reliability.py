@@ -1,0 +1,224 @@
+"""Crash safety, exact resume, signals, the non-finite guard and determinism.
+
+The subprocess runs train a tiny DRAW on the real binarized MNIST (about 30 steps/s).
+"""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import mxnet as mx
+import numpy as np
+import pytest
+
+from draw import checkpoint, events
+from draw.registry import get_model
+from draw.train import Trainer, TrainingError
+
+from .conftest import ROOT, run_script
+
+STEPS = 300
+RUN = ["examples/train_mnist.py", "-s", "4", "-u", "32", "-l", "8", "-b", "50",
+       "--log_every", "5", "--hist_every", "0", "--num_val", "200", "--no_progress",
+       "--checkpoint_every", "50", "--seed", "7"]
+
+
+def start(args, logdir, data_dir):
+    """Start a training run in the background; stderr goes to ``<logdir>.stderr``."""
+    err = open(str(logdir) + ".stderr", "w")
+    return subprocess.Popen([sys.executable] + args + ["--logdir", str(logdir), "--data_dir",
+                                                       data_dir],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err, text=True)
+
+
+def wait_for(condition, timeout=180, what="condition"):
+    deadline = time.time() + timeout
+    while not condition():
+        if time.time() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(0.02)
+
+
+def params_of(logdir, step):
+    return {k: v.asnumpy() for k, v in
+            mx.nd.load(checkpoint.paths(str(logdir), step)[0]).items()}
+
+
+def scalars(logdir, tag):
+    return events.scalars(str(logdir), tag)
+
+
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory, data_dir):
+    """An uninterrupted run of STEPS steps."""
+    logdir = tmp_path_factory.mktemp("ref") / "run"
+    proc = run_script(RUN + ["--max_steps", str(STEPS), "--logdir", str(logdir),
+                             "--data_dir", data_dir])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return logdir
+
+
+def test_same_seed_same_run(reference_run, tmp_path, data_dir):
+    """Determinism on CPU: a second run with the same seed has identical curves and params."""
+    logdir = tmp_path / "again"
+    proc = run_script(RUN + ["--max_steps", str(STEPS), "--logdir", str(logdir),
+                             "--data_dir", data_dir])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert scalars(logdir, "train/loss") == scalars(reference_run, "train/loss")
+    assert scalars(logdir, "val/total") == scalars(reference_run, "val/total")
+    a, b = params_of(reference_run, STEPS), params_of(logdir, STEPS)
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_sigkill_then_resume_is_bit_exact(reference_run, tmp_path, data_dir):
+    logdir = tmp_path / "killed"
+    proc = start(RUN + ["--max_steps", str(STEPS)], logdir, data_dir)
+    try:
+        wait_for(lambda: any(s >= 150 for s in checkpoint.list_steps(str(logdir))),
+                 what="the checkpoint at step 150")
+        time.sleep(0.15)  # a few steps (and event records) past the checkpoint
+        proc.kill()
+    finally:
+        proc.wait(60)
+    assert proc.returncode == -signal.SIGKILL
+    assert not (logdir / "result.json").exists(), "the run finished before it was killed"
+    killed_at = checkpoint.list_steps(str(logdir))[-1]
+    assert killed_at < STEPS
+    # (a) every committed checkpoint is complete and loads
+    for step in checkpoint.list_steps(str(logdir)):
+        params, states, state_json = checkpoint.paths(str(logdir), step)
+        assert checkpoint.read_json(state_json)["step"] == step
+        assert mx.nd.load(params) and os.path.getsize(states) > 0
+
+    proc = run_script(["examples/train_mnist.py", "--resume", str(logdir), "--no_progress",
+                       "--data_dir", data_dir])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    # (b) continues from the last checkpoint's step
+    assert "resumed %s at step %d" % (logdir, killed_at) in proc.stderr
+    # (a) nothing half-written is left, every event file is whole
+    assert not [f for f in os.listdir(logdir) if ".tmp" in f]
+    assert all(events.read_records(p)[1] for p in events.event_files(str(logdir)))
+    # (c) bit-exact: the same params as the uninterrupted run
+    a, b = params_of(reference_run, STEPS), params_of(logdir, STEPS)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    # (d) one value per step, no gap, and the same curve as the uninterrupted run
+    loss = scalars(logdir, "train/loss")
+    assert [s for s, _ in loss] == list(range(5, STEPS + 1, 5))
+    assert loss == scalars(reference_run, "train/loss")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_finishes_step_and_checkpoints(tmp_path, data_dir, sig):
+    logdir = tmp_path / "run"
+    proc = start(RUN + ["--max_steps", "100000"], logdir, data_dir)
+    try:
+        wait_for(lambda: os.path.exists(logdir / "train.log")
+                 and "steps/epoch" in open(logdir / "train.log").read(), what="training")
+        time.sleep(1.0)
+        proc.send_signal(sig)
+        proc.wait(120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    stderr = open(str(logdir) + ".stderr").read()
+    assert proc.returncode == 0, stderr[-3000:]
+    m = re.search(r"%s: stopped after step (\d+); checkpoint written" % sig.name, stderr)
+    assert m, stderr[-2000:]
+    step = int(m.group(1))
+    assert checkpoint.list_steps(str(logdir))[-1] == step > 0
+    assert "Traceback" not in stderr and not (logdir / "result.json").exists()
+    assert not [f for f in os.listdir(logdir) if ".tmp" in f]
+    if sig == signal.SIGTERM:
+        proc = run_script(["examples/train_mnist.py", "--resume", str(logdir), "--max_steps",
+                           str(step + 5), "--no_progress", "--data_dir", data_dir])
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert "resumed %s at step %d" % (logdir, step) in proc.stderr
+        assert checkpoint.list_steps(str(logdir))[-1] == step + 5
+
+
+# ----------------------------------------------------------------- non-finite guard
+
+def _small_trainer(logdir, images, **cfg):
+    model = get_model("draw_mnist", num_steps=2, num_recurrent_units=16, latent_dim=4)
+    model.initialize(mx.init.Xavier())
+    settings = dict(batch_size=20, max_steps=4, checkpoint_every=2, log_every=1, num_val=20,
+                    val_each_epoch=False, max_nonfinite=3)
+    settings.update(cfg)
+    return Trainer(model, images, images[:20], settings, [mx.cpu()], str(logdir))
+
+
+def _values(model):
+    return {k: p.data().asnumpy().copy() for k, p in model.collect_params().items()}
+
+
+def test_nonfinite_step_is_skipped(tmp_path):
+    rng = np.random.RandomState(0)
+    images = mx.nd.array(rng.rand(100, 1, 28, 28) > 0.5)
+    trainer = _small_trainer(tmp_path, images)
+    nan = images[:20].copy()
+    nan[3] = np.nan
+    trainer.step(images[:20])  # initialise
+    before, updates = _values(trainer.model), trainer.trainer._optimizer.num_update
+    _, norm, finite = trainer.step(nan)
+    assert not finite and np.isnan(norm)
+    after = _values(trainer.model)
+    for k in before:
+        np.testing.assert_array_equal(before[k], after[k], err_msg=k)
+    assert trainer.trainer._optimizer.num_update == updates
+    _, norm, finite = trainer.step(images[20:40])
+    assert finite and np.isfinite(norm)
+    assert any(not np.array_equal(before[k], v) for k, v in _values(trainer.model).items())
+
+
+def test_nonfinite_run_stops_and_keeps_last_good_checkpoint(tmp_path):
+    rng = np.random.RandomState(0)
+    images = mx.nd.array(rng.rand(100, 1, 28, 28) > 0.5)
+    trainer = _small_trainer(tmp_path, images)
+    trainer.fit(writer=None, progress=False)
+    assert checkpoint.list_steps(str(tmp_path)) == [2, 4]
+    files = {f: open(tmp_path / f, "rb").read() for f in os.listdir(tmp_path)}
+    good = _values(trainer.model)
+    trainer.train_iter.images = images * np.nan  # every following step is non-finite
+    trainer.cfg["max_steps"] = 40
+    with pytest.raises(TrainingError, match=r"non-finite for 3 consecutive steps.*"
+                                            r"last good one: step 4 in "):
+        trainer.fit(writer=None, progress=False)
+    assert trainer.state["step"] == 7 and trainer.state["nonfinite"] == 3
+    assert {f: open(tmp_path / f, "rb").read() for f in os.listdir(tmp_path)} == files
+    for k, v in _values(trainer.model).items():
+        np.testing.assert_array_equal(good[k], v, err_msg=k)
+
+
+def test_training_error_is_one_line_exit_1(capsys):
+    from draw.cli import main
+
+    def diverge():
+        raise TrainingError("step 9: loss or gradient non-finite for 3 consecutive steps")
+    with pytest.raises(SystemExit) as exit_:
+        main(diverge)
+    assert exit_.value.code == 1
+    assert capsys.readouterr().err == ("error: step 9: loss or gradient non-finite for 3 "
+                                       "consecutive steps\n")
+
+
+def test_trim_events_drops_later_steps_and_torn_record(reference_run, tmp_path):
+    import shutil
+    logdir = tmp_path / "copy"
+    shutil.copytree(reference_run, logdir)
+    path = events.event_files(str(logdir))[-1]
+    records, clean = events.read_records(path)
+    assert clean
+    with open(path, "ab") as f:  # a record cut short by a crash
+        f.write(records[-1][:len(records[-1]) // 2])
+    assert events.read_records(path) == (records, False)
+    removed = events.trim_events(str(logdir), 100)
+    assert removed > 1 and events.read_records(path)[1]
+    assert [s for s, _ in events.scalars(str(logdir), "train/loss")] == list(range(5, 101, 5))
+    assert events.scalars(str(logdir), "train/loss") == \
+        [x for x in events.scalars(str(reference_run), "train/loss") if x[0] <= 100]
+    assert events.trim_events(str(logdir), 100) == 0
