@@ -31,7 +31,7 @@ def filterbank_1d(g, sigma2, delta, N, size):
         for a in range(1, size + 1):
             F[i - 1, a - 1] = np.exp(-(a - mu) ** 2 / (2 * sigma2))
     Z = F.sum(axis=1, keepdims=True)
-    return F / (Z + 1e-8)
+    return F / Z
 
 
 def read(x, x_hat, raw, N):

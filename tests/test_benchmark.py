@@ -1,0 +1,60 @@
+"""Smoke test of examples/benchmark.py: output format only (tiny models, not speed)."""
+import json
+
+import pytest
+
+from draw.benchmark import forward_flops
+
+from .conftest import run_script
+
+
+def test_flop_counts_match_hand_counts():
+    paper = dict(image_shape=[1, 28, 28], num_steps=64, num_recurrent_units=256,
+                 latent_dim=100, read_size=2, write_size=5, attention=True)
+    # 0.12 GFLOP per image forward (issue 5; hand count in draw/benchmark.py)
+    assert forward_flops("draw", paper) == pytest.approx(0.1233e9, rel=1e-3)
+    conv = dict(image_shape=[1, 28, 28], num_steps=16, num_latent_maps=3, num_recurrent_maps=64)
+    assert forward_flops("convdraw", conv) == pytest.approx(9.19e9, rel=1e-3)
+    # the encoder ConvLSTM is 72 % of ConvDRAW's cost
+    enc = 16 * 144 * 4 * 64 * (2 * 16 + 3 * 64) * 25 * 2
+    assert enc / forward_flops("convdraw", conv) == pytest.approx(0.72, abs=0.01)
+
+
+def test_benchmark_tiny_output_format(tmp_path, data_dir):
+    out = tmp_path / "bench.json"
+    proc = run_script(["examples/benchmark.py", "--tiny", "--warmup", "1", "--repeats", "2",
+                       "--steps", "1", "--validation_limit", "50", "--no_conversion",
+                       "--json", str(out), "--data_dir", data_dir])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.load(open(out))
+    assert report["machine"]["cores"] >= 1 and report["machine"]["mxnet"] == "1.9.1"
+    names = [w["workload"] for w in report["workloads"]]
+    assert names == ["draw", "draw_noattn", "convdraw"]
+    for w in report["workloads"]:
+        for mode in ("train_hybridized", "train_imperative"):
+            s = w[mode]
+            assert len(s["values"]) == 2 and s["min"] <= s["median"] <= s["max"] and s["min"] > 0
+        assert w["train_gflops"] == pytest.approx(
+            w["train_hybridized"]["median"] * w["gflop_per_sample_train"])
+        assert w["hybrid_over_imperative"] > 0 and w["peak_rss_mb"] > 50
+        assert w["sample_64_seconds"]["median"] > 0 and w["sample_images_per_sec"] > 0
+        v = w["validation"]
+        assert v["measured_images"] == 50 and v["extrapolated"] and v["seconds"] > 0
+        assert w["threads"].startswith("OpenMP threads: ")
+    # binarized MNIST is converted in data_dir: its real validation split is used
+    assert report["workloads"][0]["validation"]["images"] == 10000
+    assert report["workloads"][0]["validation_data"].endswith("binarized_mnist.nd")
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0].startswith("| workload | train samples/s")
+    assert [l.split("|")[1].strip() for l in lines[2:5]] == names
+    assert "cores" in lines[6] and "OpenMP threads" in lines[6]
+
+
+def test_benchmark_bad_arguments():
+    proc = run_script(["examples/benchmark.py", "--workloads", "resnet"])
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: --workloads: unknown resnet (choose from draw, draw_noattn, convdraw) "
+        "(see benchmark.py --help)"]
+    proc = run_script(["examples/benchmark.py", "--gpu", "--tiny"])
+    assert proc.returncode == 2 and "GPU requested" in proc.stderr
