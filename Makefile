@@ -4,7 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_DIR ?= runs/demo
 # a short ConvDRAW run on Omniglot: half-size model (32 maps, 8 steps), 150 updates
-DEMO_ARGS ?= --num_recurrent_maps 32 --num_steps 8 --num_train_samples 4800 --val_freq 1600
+DEMO_ARGS ?= --num_recurrent_maps 32 --num_steps 8 --num_train_samples 4800 --val_freq 1600 \
+             --log_every 10 --hist_every 50
 
 # Converted datasets live in the checkout unless the user says otherwise.
 export DRAW_DATA_DIR ?= $(CURDIR)/datasets

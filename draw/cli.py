@@ -14,10 +14,12 @@ import mxnet as mx
 from . import checkpoint, events
 from .checkpoint import CheckpointError
 from .context import UsageError, parse_contexts
+from .distributed import KVSTORES, create_kvstore
 from .datasets import DatasetError, default_data_dir, default_source, ensure_dataset, load_dataset
 from .evaluate import evaluate_bound
 from .registry import model_config, model_from_config
-from .train import DEFAULTS, ModelWithLoss, Trainer, TrainingError, summarize_run, write_samples
+from .train import (DEFAULTS, ModelWithLoss, Trainer, TrainingError, param_digest,
+                    summarize_run, write_samples)
 
 log = logging.getLogger("draw")
 
@@ -82,8 +84,10 @@ def add_train_args(parser, **defaults):
     d_.add_argument("--gpus", default=None, help="train on several GPUs, e.g. 0,1")
     d_.add_argument("--cpus", type=positive_int, default=1,
                     help="number of CPU contexts (to exercise multi-device code on a CPU)")
-    d_.add_argument("--kvstore", default=d["kvstore"],
-                    help="kvstore for several devices (default %(default)s)")
+    d_.add_argument("--kvstore", default=d["kvstore"], choices=KVSTORES,
+                    help="kvstore for several devices (default %(default)s); dist_sync / "
+                         "dist_device_sync train on several machines (see "
+                         "examples/launch_local.py)")
     o = parser.add_argument_group("output")
     o.add_argument("--logdir", default=d.get("logdir", "runs/run"),
                    help="run directory: mxboard events, checkpoints, samples "
@@ -190,8 +194,14 @@ def run_train(args, model_cfg, dataset, binarize=None, explicit=()):
         train_cfg = dict(DEFAULTS, **dict(saved["train"], **overrides))
     else:
         logdir = args.logdir
-        _check_logdir(logdir)
     ctxs = parse_contexts(args.gpu, args.gpus, args.cpus)
+    kvstore, rank, num_workers = create_kvstore(train_cfg["kvstore"], len(ctxs))
+    writes = rank == 0  # only rank 0 of a distributed run writes files
+    if not args.resume and writes:
+        _check_logdir(logdir)
+    if train_cfg["batch_size"] % num_workers:
+        raise UsageError("--batch_size %d (global) is not divisible by the %d workers"
+                         % (train_cfg["batch_size"], num_workers))
     try:
         model = model_from_config(model_cfg)
     except (TypeError, ValueError) as e:
@@ -212,17 +222,21 @@ def run_train(args, model_cfg, dataset, binarize=None, explicit=()):
     if binarize == "dynamic":  # evaluate on one fixed binarization of the validation set
         mx.random.seed(12345)
         val = mx.nd.random.uniform_like(val.astype("float32")) < val
-    if not args.resume:
+    if not args.resume and writes:
         _create_logdir(logdir)
         checkpoint.write_json(os.path.join(logdir, "args.json"), {
             "model": model_config(model), "dataset": dataset, "train": train_cfg,
             "dataset_meta": {"converter_version": meta.get("converter_version"),
                              "nd_sha256": meta.get("nd_sha256")}})
-    setup_logging(logdir)
+    setup_logging(logdir if writes else None)
+    # seeded initialisation, finished by one forward pass (deferred shapes), so every
+    # worker of a distributed run starts from the same parameters
+    mx.random.seed(train_cfg["seed"])
     model.initialize(mx.init.Xavier(), ctx=ctxs)
-    trainer = Trainer(model, arrays["train_x"], val, train_cfg, ctxs, logdir)
+    model(mx.nd.zeros((1,) + image_shape, ctx=ctxs[0]))
+    trainer = Trainer(model, arrays["train_x"], val, train_cfg, ctxs, logdir, kvstore=kvstore)
     if args.resume:
-        partial = checkpoint.remove_partial(logdir)
+        partial = checkpoint.remove_partial(logdir) if writes else []
         if partial:
             log.info("removed files left half-written by the interrupted run: %s",
                      ", ".join(sorted(partial)))
@@ -230,20 +244,26 @@ def run_train(args, model_cfg, dataset, binarize=None, explicit=()):
         trainer.restore_state(state)
         log.info("resumed %s at step %d (epoch %d, batch %d)", logdir, state["step"],
                  state["epoch"], state["batch"])
-        removed = events.trim_events(logdir, state["step"])
+        removed = events.trim_events(logdir, state["step"]) if writes else 0
         if removed:
             log.info("removed %d event records logged after step %d by the interrupted run",
                      removed, state["step"])
-    from mxboard import SummaryWriter
-    writer = SummaryWriter(logdir=logdir, flush_secs=10)
+    writer = None
+    if writes:
+        from mxboard import SummaryWriter
+        writer = SummaryWriter(logdir=logdir, flush_secs=10)
     try:
-        result = trainer.fit(writer, progress=not args.no_progress)
-        if trainer.interrupted:
-            return None
+        result = trainer.fit(writer, progress=not args.no_progress and writes)
+        if num_workers > 1:
+            log.info("worker %d of %d: step %d, parameter digest %s", rank, num_workers,
+                     trainer.state["step"], param_digest(model))
+        if trainer.interrupted or not writes:
+            return result
         written = write_samples(model, logdir, n=64, ctx=ctxs[0], seed=train_cfg["seed"])
         log.info("wrote %s", ", ".join(written))
     finally:
-        writer.close()
+        if writer is not None:
+            writer.close()
     summarize_run(logdir, result, time.time() - start, trainer.state["step"])
     return result
 

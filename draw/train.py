@@ -53,9 +53,21 @@ class ModelWithLoss(gluon.HybridBlock):
         return self.loss(outputs[0], x, *outputs[1:])
 
 
-def _rng_seed(seed, step):
-    """MXNet seed used from global step ``step`` on (so resume replays the same noise)."""
-    return (int(seed) * 7919 + int(step) * 104729 + 17) % (2 ** 31)
+def _rng_seed(seed, step, rank=0):
+    """MXNet seed used from global step ``step`` on (so resume replays the same noise);
+    each worker of a distributed run has its own stream."""
+    return (int(seed) * 7919 + int(step) * 104729 + int(rank) * 1000003 + 17) % (2 ** 31)
+
+
+def param_digest(model):
+    """sha256 of all parameter values (hex, first 16 digits): equal on every worker of a
+    synchronous distributed run."""
+    import hashlib
+    h = hashlib.sha256()
+    for name, p in sorted(model.collect_params().items()):
+        h.update(name.encode())
+        h.update(p.data(p.list_ctx()[0]).asnumpy().tobytes())
+    return h.hexdigest()[:16]
 
 
 def global_norm(arrays):
@@ -79,22 +91,41 @@ class Trainer:
         Run directory: mxboard events, checkpoints, samples.
     state : dict, optional
         Counters of a checkpoint to resume from (``step``, ``epoch``, ``batch``).
+    kvstore : KVStore, str or None, optional
+        Default: ``cfg['kvstore']`` when there are several devices. A distributed kvstore
+        (see :mod:`draw.distributed`) makes this one worker of several: it trains on its
+        shard ``train_images[rank::num_workers]`` with ``batch_size / num_workers`` images
+        per step, and only rank 0 writes checkpoints.
     """
 
-    def __init__(self, model, train_images, val_images, cfg, ctxs, logdir, state=None):
+    def __init__(self, model, train_images, val_images, cfg, ctxs, logdir, state=None,
+                 kvstore="default"):
         self.cfg = dict(DEFAULTS, **cfg)
         self.model = model
         self.ctxs = ctxs
         self.logdir = logdir
+        if kvstore == "default":
+            kvstore = self.cfg["kvstore"] if len(ctxs) > 1 else None
+        self.rank = getattr(kvstore, "rank", 0) if not isinstance(kvstore, str) else 0
+        self.num_workers = getattr(kvstore, "num_workers", 1) if not isinstance(kvstore, str) \
+            else 1
         self.net = ModelWithLoss(model)
         self.net.hybridize(static_alloc=True, static_shape=True)
-        self.train_iter = BatchIterator(train_images, self.cfg["batch_size"], shuffle=True,
+        batch = self.cfg["batch_size"]
+        if self.num_workers > 1:
+            if batch % self.num_workers:
+                raise ValueError("batch_size %d is not divisible by the %d workers"
+                                 % (batch, self.num_workers))
+            batch //= self.num_workers
+            n = len(train_images) - len(train_images) % self.num_workers  # equal shards
+            train_images = mx.nd.slice(train_images, begin=(self.rank,), end=(n,),
+                                       step=(self.num_workers,))
+        self.train_iter = BatchIterator(train_images, batch, shuffle=True,
                                         seed=self.cfg["seed"], binarize=self.cfg["binarize"])
         self.full_val_images = val_images
         self.val_images = val_images[:self.cfg["num_val"]] if self.cfg["num_val"] else val_images
         self._last_eval = (None, None)
         self._last_checkpoint = None
-        kvstore = self.cfg["kvstore"] if len(ctxs) > 1 else None
         self.trainer = gluon.Trainer(
             model.collect_params(), "adam",
             {"learning_rate": self.cfg["learning_rate"], "beta1": self.cfg["beta1"],
@@ -133,8 +164,8 @@ class Trainer:
         with autograd.record():
             losses = [self.net(xi) for xi in xs]
         autograd.backward([total for total, _, _ in losses])
-        self.trainer.allreduce_grads()
-        batch = x.shape[0]
+        self.trainer.allreduce_grads()  # sums over devices and workers
+        batch = x.shape[0] * self.num_workers
         params = self._trained_params
         ctx0 = self.ctxs[0]
         norm = global_norm([p.grad(ctx0) for p in params]) / batch
@@ -177,9 +208,11 @@ class Trainer:
         """
         cfg, st = self.cfg, self.state
         max_steps = cfg["max_steps"] or None
-        mx.random.seed(_rng_seed(cfg["seed"], st["step"]))
-        log.info("%s; contexts: %s; %d train / %d val images; batch %d; %d steps/epoch",
+        mx.random.seed(_rng_seed(cfg["seed"], st["step"], self.rank))
+        log.info("%s; contexts: %s%s; %d train / %d val images; batch %d; %d steps/epoch",
                  THREADS_NOTE or "OpenMP threads: MXNet default", self.ctxs,
+                 "; worker %d of %d" % (self.rank, self.num_workers)
+                 if self.num_workers > 1 else "",
                  len(self.train_iter.images), len(self.val_images), cfg["batch_size"],
                  len(self.train_iter))
         total = max_steps or cfg["epochs"] * len(self.train_iter)
@@ -258,7 +291,8 @@ class Trainer:
         """Final evaluation (the full validation set too when ``num_val`` limits the
         periodic ones) and checkpoint."""
         result = self.evaluate(writer)
-        if self.cfg["num_val"] and len(self.full_val_images) > len(self.val_images):
+        if self.rank == 0 and self.cfg["num_val"] and \
+                len(self.full_val_images) > len(self.val_images):
             result = self.validate(self.full_val_images)
             log.info("step %d: full validation bound %.3f nats on %d images (reconstruction "
                      "%.3f, KL %.3f)", self.state["step"], result["total"],
@@ -272,6 +306,8 @@ class Trainer:
     def evaluate(self, writer):
         """Validation bound and images at the current step (once per step)."""
         st = self.state
+        if self.rank != 0:  # rank 0 validates and logs for a distributed run
+            return None
         if self._last_eval[0] == st["step"]:
             return self._last_eval[1]
         result = self.validate()
@@ -299,6 +335,9 @@ class Trainer:
             log.warning("step %d: no checkpoint after a non-finite step", self.state["step"])
             return
         self._last_checkpoint = self.state["step"]
+        if self.rank != 0:  # rank 0 writes; the others keep their RNG streams in step
+            mx.random.seed(_rng_seed(self.cfg["seed"], self.state["step"], self.rank))
+            return
         if self._writer is not None:  # events up to this step reach the disk first
             self._writer.flush()
         # MXNet cannot export its RNG state: it is reseeded here from (seed, step), and a
@@ -323,6 +362,9 @@ class Trainer:
         total, recon, kl, grad_norm = values
         step = self.state["step"]
         bar.set_postfix(loss="%.2f" % total, kl="%.2f" % kl, samples_s="%.0f" % rate)
+        if bar.disable:  # no progress bar: a log line instead
+            log.info("step %d: loss %.3f (reconstruction %.3f, KL %.3f), grad norm %.3g, "
+                     "%.1f samples/s", step, total, recon, kl, grad_norm, rate)
         if writer is not None:
             writer.add_scalar("train/loss", total, step)
             writer.add_scalar("train/reconstruction", recon, step)

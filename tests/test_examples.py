@@ -48,6 +48,14 @@ def test_training_run_outputs_and_loss_falls(short_run):
     assert np.mean(loss[-3:]) < 0.6 * loss[0], loss  # from ~540 nats toward ~200
     image = acc.Images("samples")[-1]
     assert image.width == image.height == 8 * 29 + 1  # 8x8 grid of 28x28 with 1px padding
+    val_steps = [e.step for e in acc.Scalars("val/total")]
+    assert [e.step for e in acc.Images("samples")] == val_steps
+    strip = acc.Images("canvas_sequence")[-1]  # 8 samples x the T = 4 canvases
+    assert (strip.width, strip.height) == (4 * 29 + 1, 8 * 29 + 1)
+    recon = acc.Images("reconstructions")[-1]  # 32 (data, reconstruction) pairs, 16 a row
+    assert (recon.width, recon.height) == (16 * 29 + 1, 4 * 29 + 1)
+    hist = acc.Histograms([t for t in tags["histograms"] if t.startswith("grad/")][0])
+    assert [h.step for h in hist] == [50, 100, 150]
     result = json.load(open(os.path.join(logdir, "result.json")))
     assert result["step"] == 150 and result["total"] < loss[0]
     assert abs(result["total"] - result["reconstruction"] - result["kl"]) < 1e-3

@@ -1,0 +1,50 @@
+"""MXNet's parameter server on 127.0.0.1: a scheduler, one server and two workers."""
+import os
+import re
+
+import numpy as np
+
+from draw import events
+
+from .conftest import run_script
+
+
+def test_dist_sync_two_workers(tmp_path, data_dir):
+    logdir = tmp_path / "dist"
+    proc = run_script(["examples/launch_local.py", "-n", "2", "--timeout", "400", "--",
+                       "python", "examples/train_mnist.py", "-s", "4", "-u", "32", "-l", "8",
+                       "-b", "100", "--max_steps", "60", "--log_every", "5", "--hist_every", "0",
+                       "--num_val", "200", "--no_progress", "--kvstore", "dist_sync",
+                       "--logdir", str(logdir), "--data_dir", data_dir], timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    out = proc.stderr
+    # both workers finished the 60 steps with identical parameters
+    digests = re.findall(r"\[worker (\d)\] .*worker (\d) of 2: step 60, parameter digest (\w+)",
+                         out)
+    assert sorted(d[1] for d in digests) == ["0", "1"], out[-4000:]
+    assert len({d[2] for d in digests}) == 1, digests
+    # each trained on its own half of the data: 25,000 images, 50 per step
+    assert out.count("worker 0 of 2; 25000 train") + out.count("worker 1 of 2; 25000 train") == 2
+    # only rank 0 wrote the run directory; the loss falls
+    files = os.listdir(logdir)
+    assert "model-00000060.params" in files and "result.json" in files
+    loss = [v for _, v in events.scalars(str(logdir), "train/loss")]
+    assert len(loss) == 12 and np.mean(loss[-3:]) < 0.8 * loss[0], loss
+    rates = [v for _, v in events.scalars(str(logdir), "train/samples_per_sec")]
+    assert all(r > 0 for r in rates)
+    print("2-worker dist_sync samples/s (global):", rates)
+
+
+def test_dist_kvstore_without_launcher_is_a_clear_error(tmp_path, data_dir):
+    env = {k: "" for k in ("DMLC_ROLE", "DMLC_PS_ROOT_URI", "DMLC_PS_ROOT_PORT")}
+    proc = run_script(["examples/train_mnist.py", "--kvstore", "dist_sync", "--logdir",
+                       str(tmp_path / "run"), "--data_dir", data_dir], env=env)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith(
+        "error: --kvstore dist_sync needs the parameter-server variables set by a launcher")
+    assert not (tmp_path / "run").exists()
+
+
+def test_launcher_refuses_non_distributed_command():
+    proc = run_script(["examples/launch_local.py", "--", "python", "examples/train_mnist.py"])
+    assert proc.returncode == 2 and "must train with --kvstore dist_sync" in proc.stderr
