@@ -35,9 +35,15 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, "error: %s (see %s --help)\n" % (message, self.prog))
 
 
-def script_parser(doc):
-    """The parser of an example script: its docstring as description, one-line errors."""
-    return ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+def script_parser(doc, run_dir=False):
+    """The parser of an example script: its docstring as description, one-line errors;
+    with ``run_dir``, the positional run directory and ``--step`` of sample/evaluate."""
+    p = ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    if run_dir:
+        p.add_argument("checkpoint", help="run directory (holds args.json and checkpoints)")
+        p.add_argument("--step", type=non_negative_int, default=None,
+                       help="checkpoint step (default newest)")
+    return p
 
 
 def positive_int(value):

@@ -16,10 +16,7 @@ from draw.datasets import default_data_dir, default_source  # noqa: E402
 
 
 def parser():
-    p = script_parser(__doc__)
-    p.add_argument("checkpoint", help="run directory (holds args.json and checkpoints)")
-    p.add_argument("--step", type=non_negative_int, default=None,
-                   help="checkpoint step (default newest)")
+    p = script_parser(__doc__, run_dir=True)
     p.add_argument("--split", choices=("train", "val", "test"), default="test",
                    help="data split (default test)")
     p.add_argument("--num_images", type=non_negative_int, default=0,

@@ -9,15 +9,11 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import draw  # noqa: E402,F401
-from draw.cli import (main, non_negative_int, positive_int, run_sample,  # noqa: E402
-                      script_parser)
+from draw.cli import main, positive_int, run_sample, script_parser  # noqa: E402
 
 
 def parser():
-    p = script_parser(__doc__)
-    p.add_argument("checkpoint", help="run directory (holds args.json and checkpoints)")
-    p.add_argument("--step", type=non_negative_int, default=None,
-                   help="checkpoint step (default newest)")
+    p = script_parser(__doc__, run_dir=True)
     p.add_argument("--out", default=None, help="output directory (default: the run directory)")
     p.add_argument("--prefix", default="samples", help="file name prefix (default samples)")
     p.add_argument("--num_samples", "-n", type=positive_int, default=64)
