@@ -25,7 +25,8 @@ log = logging.getLogger("draw")
 
 #: Settings that may be changed when resuming (everything else comes from args.json).
 RESUME_OVERRIDES = ("epochs", "max_steps", "log_every", "hist_every", "checkpoint_every",
-                    "keep_checkpoints", "max_nonfinite", "val_every", "kvstore")
+                    "keep_checkpoints", "checkpoint_each_epoch", "max_nonfinite", "val_every",
+                    "kvstore")
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -106,6 +107,8 @@ def add_train_args(parser, **defaults):
                    help="log gradient histograms every N steps, 0 = never")
     o.add_argument("--checkpoint_every", type=non_negative_int, default=d["checkpoint_every"],
                    help="also checkpoint every N steps (always at each epoch end), 0 = off")
+    o.add_argument("--no_epoch_checkpoints", dest="checkpoint_each_epoch",
+                   action="store_false", help="no checkpoint at epoch ends")
     o.add_argument("--keep_checkpoints", type=positive_int, default=d["keep_checkpoints"],
                    help="keep the newest K checkpoints (default %(default)s)")
     o.add_argument("--no_progress", action="store_true", help="no progress bar")

@@ -30,7 +30,8 @@ log = logging.getLogger("draw")
 #: Training settings and their defaults (the CLIs expose them as flags).
 DEFAULTS = dict(batch_size=100, learning_rate=1e-3, epochs=20, max_steps=0, clip_gradient=10.0,
                 beta1=0.9, beta2=0.999, log_every=50, hist_every=500, checkpoint_every=0,
-                keep_checkpoints=3, num_val=0, val_batch_size=0, val_every=0, val_each_epoch=True,
+                keep_checkpoints=3, checkpoint_each_epoch=True, num_val=0, val_batch_size=0,
+                val_every=0, val_each_epoch=True,
                 binarize=None, seed=0, kvstore="device", num_samples=64, max_nonfinite=20)
 
 
@@ -190,8 +191,8 @@ class Trainer:
         """Train until ``epochs`` epochs or ``max_steps`` updates.
 
         Evaluates (validation bound + images) every ``val_every`` steps and/or at every
-        epoch end (``val_each_epoch``) and at the end; checkpoints at every epoch end, every
-        ``checkpoint_every`` steps and at the end. With ``num_val`` > 0 the periodic
+        epoch end (``val_each_epoch``) and at the end; checkpoints at every epoch end
+        (``checkpoint_each_epoch``), every ``checkpoint_every`` steps and at the end. With ``num_val`` > 0 the periodic
         evaluations use that many validation images and a final pass covers all of them
         (logged as ``val_full/*``).
 
@@ -250,7 +251,8 @@ class Trainer:
                         st["batch"] = 0
                         if cfg["val_each_epoch"]:
                             self.evaluate(writer)
-                        self.save_checkpoint()
+                        if cfg["checkpoint_each_epoch"]:
+                            self.save_checkpoint()
                     if stop.signal:
                         self.save_checkpoint()
                         self.interrupted = stop.signal

@@ -222,3 +222,12 @@ def test_trim_events_drops_later_steps_and_torn_record(reference_run, tmp_path):
     assert events.scalars(str(logdir), "train/loss") == \
         [x for x in events.scalars(str(reference_run), "train/loss") if x[0] <= 100]
     assert events.trim_events(str(logdir), 100) == 0
+
+
+@pytest.mark.parametrize("each_epoch,expected", [(True, [2, 4, 6]), (False, [6])])
+def test_epoch_checkpoints_configurable(tmp_path, each_epoch, expected):
+    images = mx.nd.array(np.random.RandomState(0).rand(40, 1, 28, 28) > 0.5)
+    trainer = _small_trainer(tmp_path, images, max_steps=0, epochs=3, checkpoint_every=0,
+                             checkpoint_each_epoch=each_epoch, keep_checkpoints=5)
+    trainer.fit(writer=None, progress=False)
+    assert checkpoint.list_steps(str(tmp_path)) == expected
