@@ -157,3 +157,26 @@ def test_train_omniglot_convdraw_short_run(tmp_path, omniglot_data_dir):
     proc = run_script(["examples/sample.py", logdir, "--out", str(tmp_path / "s"), "-n", "9"])
     assert proc.returncode == 0, proc.stderr
     assert Image.open(tmp_path / "s" / "samples.png").size == (3 * 29 + 1, 3 * 29 + 1)
+
+
+def test_tensorboard_server_serves_the_run(short_run, monkeypatch):
+    """The TensorBoard server (viz extra) lists the run's scalars and images; the
+    screenshot helper names what is missing when no Chromium is installed."""
+    import urllib.request
+
+    from draw import tensorboard as tb
+    proc, url = tb.start_tensorboard(short_run[0])
+    try:
+        with urllib.request.urlopen(url + "data/plugin/scalars/tags", timeout=30) as r:
+            scalars = json.loads(r.read().decode())
+        with urllib.request.urlopen(url + "data/plugin/images/tags", timeout=30) as r:
+            images = json.loads(r.read().decode())
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    (run, tags), = scalars.items()
+    assert {"train/loss", "train/samples_per_sec", "train/learning_rate", "val/total"} <= set(tags)
+    assert {"samples", "canvas_sequence", "reconstructions"} <= set(images[run])
+    monkeypatch.setattr(tb.shutil, "which", lambda name: None)
+    with pytest.raises(tb.ScreenshotError, match="no Chromium found: install Debian's chromium"):
+        tb.find_chromium()
