@@ -15,7 +15,8 @@ from . import checkpoint, events
 from .checkpoint import CheckpointError
 from .context import UsageError, parse_contexts
 from .distributed import KVSTORES, create_kvstore
-from .datasets import DatasetError, default_data_dir, default_source, ensure_dataset, load_dataset
+from .datasets import (DatasetError, default_data_dir, default_source, ensure_dataset,
+                       fixed_binarization, load_dataset)
 from .evaluate import evaluate_bound
 from .registry import model_config, model_from_config
 from .train import (DEFAULTS, ModelWithLoss, Trainer, TrainingError, param_digest,
@@ -229,8 +230,7 @@ def run_train(args, model_cfg, dataset, binarize=None, explicit=()):
                          % (train_cfg["batch_size"], len(arrays["train_x"])))
     val = arrays[val_key]
     if binarize == "dynamic":  # evaluate on one fixed binarization of the validation set
-        mx.random.seed(12345)
-        val = mx.nd.random.uniform_like(val.astype("float32")) < val
+        val = fixed_binarization(val)
     if not args.resume and writes:
         _create_logdir(logdir)
         checkpoint.write_json(os.path.join(logdir, "args.json"), {
@@ -334,8 +334,7 @@ def run_evaluate(args):
             ", ".join(sorted(k[:-2] for k in arrays if k.endswith("_x")))))
     images = arrays[key][:args.num_images] if args.num_images else arrays[key]
     if saved["train"].get("binarize") == "dynamic":  # the fixed binarization training used
-        mx.random.seed(12345)
-        images = mx.nd.random.uniform_like(images.astype("float32")) < images
+        images = fixed_binarization(images)
     net = ModelWithLoss(model)
     net.hybridize(static_alloc=True)
     mx.random.seed(args.seed)

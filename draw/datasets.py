@@ -477,6 +477,27 @@ def ensure_dataset(name, data_dir=None, source=None, log=print):
     return CONVERTERS[name](out_dir=data_dir, source=source or default_source(), log=log)
 
 
+#: Seed of the one binarization on which dynamically binarized data are evaluated.
+EVAL_BINARIZATION_SEED = 12345
+
+
+def fixed_binarization(images, seed=EVAL_BINARIZATION_SEED):
+    """One reproducible draw ``x ~ Bernoulli(images)``: how validation and test images of
+    a dynamically binarized dataset are evaluated (the same draw in training and in
+    ``examples/evaluate.py``).
+
+    Parameters
+    ----------
+    images : NDArray, shape (N, C, H, W), values in [0, 1]
+
+    Returns
+    -------
+    NDArray of 0/1, float32, same shape
+    """
+    mx.random.seed(seed)
+    return mx.nd.random.uniform_like(images.astype("float32")) < images
+
+
 class BatchIterator:
     """Mini-batches from an in-memory image NDArray, in a reproducible order.
 

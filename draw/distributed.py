@@ -55,7 +55,8 @@ def create_kvstore(kind, num_contexts):
     import mxnet as mx
     from .context import UsageError
     if kind not in KVSTORES:
-        raise UsageError("--kvstore %s: unknown type (choose from %s)" % (kind, ", ".join(KVSTORES)))
+        raise UsageError("--kvstore %s: unknown type (choose from %s)"
+                         % (kind, ", ".join(KVSTORES)))
     if not is_distributed(kind):
         return (kind if num_contexts > 1 else None), 0, 1
     missing = [v for v in DMLC_VARS if not os.environ.get(v)]

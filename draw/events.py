@@ -55,7 +55,7 @@ def record_body(record):
 
 
 def _checksums_ok(record):
-    length, crc = _HEADER.unpack_from(record, 0)
+    crc = _HEADER.unpack_from(record, 0)[1]
     body = record_body(record)
     return (_masked_crc(record[:8]) == crc
             and _masked_crc(body) == _FOOTER.unpack_from(record, len(record) - 4)[0])

@@ -9,12 +9,13 @@ and stays blank there.
 """
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+
+from .distributed import free_port
 
 #: pages to capture: file suffix -> URL fragment
 PAGES = {"scalars": "#scalars&_smoothingWeight=0", "images": "#images"}
@@ -33,12 +34,6 @@ def find_chromium():
                           "(apt install chromium) or put chromium on PATH")
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_tensorboard(logdir, port=None, timeout=90):
     """Start ``tensorboard --logdir logdir`` on 127.0.0.1; returns ``(process, url)`` once
     it serves the run's data."""
@@ -46,7 +41,7 @@ def start_tensorboard(logdir, port=None, timeout=90):
         import tensorboard  # noqa: F401
     except ImportError:
         raise ScreenshotError("TensorBoard is not installed: pip install -e '.[viz]'") from None
-    port = port or _free_port()
+    port = port or free_port()
     proc = subprocess.Popen([sys.executable, "-m", "tensorboard.main", "--logdir", logdir,
                              "--host", "127.0.0.1", "--port", str(port), "--reload_interval",
                              "1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -107,9 +107,8 @@ class Trainer:
         self.logdir = logdir
         if kvstore == "default":
             kvstore = self.cfg["kvstore"] if len(ctxs) > 1 else None
-        self.rank = getattr(kvstore, "rank", 0) if not isinstance(kvstore, str) else 0
-        self.num_workers = getattr(kvstore, "num_workers", 1) if not isinstance(kvstore, str) \
-            else 1
+        self.rank = getattr(kvstore, "rank", 0)  # a local type name or None: 0 of 1
+        self.num_workers = getattr(kvstore, "num_workers", 1)
         self.net = ModelWithLoss(model)
         self.net.hybridize(static_alloc=True, static_shape=True)
         batch = self.cfg["batch_size"]
@@ -170,12 +169,11 @@ class Trainer:
         params = self._trained_params
         ctx0 = self.ctxs[0]
         norm = global_norm([p.grad(ctx0) for p in params]) / batch
-        # one host sync: the norm, plus 0 * the summed loss so that a non-finite loss shows
+        # one host sync for the norm and the summed loss (a non-finite loss shows there)
         loss_sum = mx.nd.add_n(*[total.sum().as_in_context(ctx0) for total, _, _ in losses])
-        health = float((norm + 0 * loss_sum).asscalar())
-        if not np.isfinite(health):
+        norm, loss_sum = (float(v) for v in mx.nd.concat(norm, loss_sum, dim=0).asnumpy())
+        if not (np.isfinite(norm) and np.isfinite(loss_sum)):
             return losses, float("nan"), False
-        norm = float(norm.asscalar())
         clip = self.cfg["clip_gradient"]
         if clip and clip > 0 and norm > clip:
             scale = clip / (norm + 1e-6)
@@ -192,9 +190,9 @@ class Trainer:
 
         Evaluates (validation bound + images) every ``val_every`` steps and/or at every
         epoch end (``val_each_epoch``) and at the end; checkpoints at every epoch end
-        (``checkpoint_each_epoch``), every ``checkpoint_every`` steps and at the end. With ``num_val`` > 0 the periodic
-        evaluations use that many validation images and a final pass covers all of them
-        (logged as ``val_full/*``).
+        (``checkpoint_each_epoch``), every ``checkpoint_every`` steps and at the end. With
+        ``num_val`` > 0 the periodic evaluations use that many validation images and a
+        final pass covers all of them (logged as ``val_full/*``).
 
         SIGINT and SIGTERM (in the main thread) finish the current step, write a
         checkpoint and return early with :attr:`interrupted` set to the signal's name.
@@ -254,12 +252,12 @@ class Trainer:
                         if cfg["checkpoint_each_epoch"]:
                             self.save_checkpoint()
                     if stop.signal:
-                        self.save_checkpoint()
+                        saved = self.save_checkpoint()
                         self.interrupted = stop.signal
                         last = checkpoint.list_steps(self.logdir)
                         log.info("%s: stopped after step %d; %s in %s (continue with "
                                  "--resume %s)", stop.signal, st["step"],
-                                 "checkpoint written" if last and last[-1] == st["step"]
+                                 "checkpoint written" if saved
                                  else "last checkpoint: step %s" % (last[-1] if last else
                                                                     "none"),
                                  self.logdir, self.logdir)
@@ -330,27 +328,29 @@ class Trainer:
 
     def save_checkpoint(self):
         """Checkpoint the current step (once), unless the last step was non-finite: a
-        run that may be diverging never rotates out its good checkpoints."""
-        if self._last_checkpoint == self.state["step"]:
-            return
+        run that may be diverging never rotates out its good checkpoints. Only rank 0
+        writes. Returns whether this process holds a checkpoint of the current step."""
+        step = self.state["step"]
+        if self._last_checkpoint == step:
+            return self.rank == 0
         if self._consecutive_nonfinite:
-            log.warning("step %d: no checkpoint after a non-finite step", self.state["step"])
-            return
-        self._last_checkpoint = self.state["step"]
-        if self.rank != 0:  # rank 0 writes; the others keep their RNG streams in step
-            mx.random.seed(_rng_seed(self.cfg["seed"], self.state["step"], self.rank))
-            return
-        if self._writer is not None:  # events up to this step reach the disk first
-            self._writer.flush()
-        # MXNet cannot export its RNG state: it is reseeded here from (seed, step), and a
-        # run resumed from this checkpoint reseeds the same way, so both draw the same noise
-        mx_seed = _rng_seed(self.cfg["seed"], self.state["step"])
-        name, keys, pos, has_gauss, cached = np.random.get_state()
-        state = dict(self.state, mx_seed=mx_seed,
-                     numpy_rng=[name, keys.tolist(), int(pos), int(has_gauss), float(cached)])
-        checkpoint.save(self.logdir, self.state["step"], self.model, self.trainer, state,
-                        keep=self.cfg["keep_checkpoints"])
+            log.warning("step %d: no checkpoint after a non-finite step", step)
+            return False
+        self._last_checkpoint = step
+        # MXNet cannot export its RNG state: it is reseeded here from (seed, step, rank),
+        # and a run resumed from this checkpoint reseeds the same way, so both draw the
+        # same noise
+        mx_seed = _rng_seed(self.cfg["seed"], step, self.rank)
+        if self.rank == 0:
+            if self._writer is not None:  # events up to this step reach the disk first
+                self._writer.flush()
+            name, keys, pos, has_gauss, cached = np.random.get_state()
+            state = dict(self.state, mx_seed=mx_seed,
+                         numpy_rng=[name, keys.tolist(), int(pos), int(has_gauss), float(cached)])
+            checkpoint.save(self.logdir, step, self.model, self.trainer, state,
+                            keep=self.cfg["keep_checkpoints"])
         mx.random.seed(mx_seed)
+        return self.rank == 0
 
     # ------------------------------------------------------------------ logging
     @staticmethod
