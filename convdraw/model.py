@@ -2,7 +2,7 @@
 
 Per step t = 1..T, with E the image encoder (Conv 16 maps 5x5 stride 2, ELU)::
 
-    e_x    = E(x)                                     (once)
+    e_x    = E(x)                                     (once, and its share of the gates too)
     e_err  = E(x - sigmoid(c_{t-1}))
     h_enc  = ConvLSTM_enc([e_x, e_err, h_dec_{t-1}, c_dec_{t-1}])
     q_t    = N(mu_q, sigma_q^2),  (mu_q, log sigma_q) = Conv_q(h_enc)       (L maps)
@@ -18,42 +18,65 @@ reconstruction + sum_t KL(q_t || p_t).
 resolution, then ``depth_to_space(2)``. (MXNet 1.9.1's oneDNN ``Conv2DTranspose`` with 1
 or 2 output channels fails in backward or crashes on some CPUs; this write trains with
 oneDNN enabled.) The image height and width must therefore be even.
+
+The ConvLSTMs convolve each of their inputs separately and add the results
+(:class:`convdraw.cell.ConvLSTMCell`), which equals one convolution of the channel
+concatenation but never cuts a oneDNN blocked-layout gradient at a channel offset that
+depends on ``U`` or ``L``: every size trains on every CPU.
 """
 import mxnet as mx
 from mxnet import init
 from mxnet.gluon import HybridBlock, nn
-from mxnet.gluon.contrib.rnn import Conv2DLSTMCell
 
 from draw.model import broadcast_params
 
+from .cell import ConvLSTMCell
 
-def _fast_tanh(x, name=None):
-    """tanh through oneDNN's ``Activation`` (Gluon maps 'tanh' to the slow generic kernel)."""
-    F = mx.sym if isinstance(x, mx.sym.Symbol) else mx.nd
-    return F.Activation(x, act_type="tanh")
+
+def state_size(image_size, kernel_size):
+    """Height (or width) of the states: E's stride-2 'valid' convolution of the image."""
+    return (image_size - kernel_size) // 2 + 1
+
+
+def write_padding(image_size, kernel_size):
+    """(before, after) zero padding of the write's convolution along one axis.
+
+    The write maps the state (size ``s``, :func:`state_size`) to half the image size:
+    ``s + before + after - k + 1 = image_size / 2``, so ``before + after = 3 (k - 1) / 2``
+    for an even image. That total is odd for k = 3 mod 4 (k = 3, 7, ...): the extra row
+    goes after, which keeps the write's receptive fields centred within half a pixel.
+    """
+    total = image_size // 2 - state_size(image_size, kernel_size) + kernel_size - 1
+    return total // 2, total - total // 2
 
 
 class SubPixelWrite(HybridBlock):
-    """Decoder state (B, U, h, w) -> canvas update (B, C, H, W) with H = 2 * (h + 2p - k + 1).
+    """Decoder state (B, U, h, w) -> canvas update (B, C, H, W): a convolution to ``4C``
+    maps at H/2 x W/2, then ``depth_to_space(2)``.
 
     Parameters
     ----------
-    channels : int
-        C, image channels.
+    image_shape : tuple of int
+        (C, H, W), H and W even.
     kernel_size : int
-    padding : tuple of int
-        Convolution padding that makes the output H/2 x W/2.
+        Odd kernel size; the padding comes from :func:`write_padding`.
     in_channels : int
         U (0 infers it on first use).
     """
 
-    def __init__(self, channels, kernel_size, padding, in_channels=0, **kwargs):
+    def __init__(self, image_shape, kernel_size, in_channels=0, **kwargs):
         super().__init__(**kwargs)
+        c, h, w = image_shape
+        (top, bottom), (left, right) = write_padding(h, kernel_size), write_padding(w, kernel_size)
+        # the convolution pads (top, left) on both sides; F.pad adds the odd extra row/column
+        self._extra = (0, 0, 0, 0, 0, bottom - top, 0, right - left)
         with self.name_scope():
-            self.conv = nn.Conv2D(4 * channels, kernel_size, padding=padding,
+            self.conv = nn.Conv2D(4 * c, kernel_size, padding=(top, left),
                                   in_channels=in_channels, prefix="conv_")
 
     def hybrid_forward(self, F, h):
+        if any(self._extra):
+            h = F.pad(h, mode="constant", pad_width=self._extra)
         return F.depth_to_space(self.conv(h), block_size=2)
 
 
@@ -108,17 +131,16 @@ class ConvDRAW(HybridBlock):
         if k % 2 == 0:
             raise ValueError("kernel_size must be odd, got %d" % k)
         if h % 2 or w % 2 or min(h, w) < k + 1:
-            raise ValueError("image height and width must be even and at least %d, got %dx%d"
-                             % (k + 1, h, w))
+            raise ValueError(
+                "image height and width must be even (the 2x sub-pixel write) and at least "
+                "kernel_size + 1 = %d (a state of at least 1x1), got %dx%d" % (k + 1, h, w))
         self.num_steps = int(num_steps)
         self.num_latent_maps = int(num_latent_maps)
         self.num_recurrent_maps = int(num_recurrent_maps)
         self.encoder_maps = int(encoder_maps)
         self.kernel_size = k
-        self.state_shape = ((h - k) // 2 + 1, (w - k) // 2 + 1)
+        self.state_shape = (state_size(h, k), state_size(w, k))
         sh, sw = self.state_shape
-        # the write's padding p solves sh + 2p - k + 1 = H/2 (p = (k + 1) / 2 for even H)
-        pad = ((h // 2 - sh + k - 1) // 2, (w // 2 - sw + k - 1) // 2)
         u, L, e = self.num_recurrent_maps, self.num_latent_maps, self.encoder_maps
         same = (k // 2, k // 2)
         with self.name_scope():
@@ -126,15 +148,13 @@ class ConvDRAW(HybridBlock):
             with self.image_encoder.name_scope():
                 self.image_encoder.add(nn.Conv2D(e, k, strides=2, in_channels=c),
                                        nn.ELU())
-            self.encoder = Conv2DLSTMCell(
-                input_shape=(2 * e + 2 * u, sh, sw), hidden_channels=u, i2h_kernel=(k, k),
-                h2h_kernel=(k, k), i2h_pad=same, activation=_fast_tanh, prefix="enc_")
+            # inputs e_x, e_err, h_dec, c_dec
+            self.encoder = ConvLSTMCell(u, (e, e, u, u), k, prefix="enc_")
             self.posterior = nn.Conv2D(2 * L, k, padding=same, in_channels=u, prefix="posterior_")
             self.prior = nn.Conv2D(2 * L, k, padding=same, in_channels=u, prefix="prior_")
-            self.decoder = Conv2DLSTMCell(
-                input_shape=(L + e, sh, sw), hidden_channels=u, i2h_kernel=(k, k),
-                h2h_kernel=(k, k), i2h_pad=same, activation=_fast_tanh, prefix="dec_")
-            self.write = SubPixelWrite(c, k, pad, in_channels=u, prefix="write_")
+            # inputs z, E(sigmoid(c))
+            self.decoder = ConvLSTMCell(u, (L, e), k, prefix="dec_")
+            self.write = SubPixelWrite(self.image_shape, k, in_channels=u, prefix="write_")
             self.canvas0 = self.params.get("canvas0", shape=(1,) + self.image_shape,
                                            init=init.Zero())
             self.h_enc0 = self.params.get("h_enc0", shape=(1, u, sh, sw), init=init.Zero())
@@ -169,18 +189,18 @@ class ConvDRAW(HybridBlock):
         if noise is not None:
             noise = F.split(noise, num_outputs=self.num_steps, axis=0, squeeze_axis=True) \
                 if self.num_steps > 1 else [F.reshape(noise, shape=(-3, -2))]
-        e_x = self.image_encoder(x)
+        gates_x = self.encoder.input_gates(self.image_encoder(x))  # W * E(x), the same every step
         outs = [[], [], [], []]
         for t in range(self.num_steps):
             p = F.Activation(canvas, act_type="sigmoid")
             e_err, e_canvas = self._encode_pair(F, x - p, p)
-            _, (h_enc, c_enc) = self.encoder(F.concat(e_x, e_err, h_dec, c_dec, dim=1),
-                                             [h_enc, c_enc])
+            gates = gates_x + self.encoder.input_gates(e_err, h_dec, c_dec, first=1)
+            h_enc, c_enc = self.encoder(gates, h_enc, c_enc)
             mu_q, log_sigma_q = F.split(self.posterior(h_enc), num_outputs=2, axis=1)
             mu_p, log_sigma_p = F.split(self.prior(h_dec), num_outputs=2, axis=1)
             eps = F.random.normal_like(mu_q) if noise is None else noise[t]
             z = mu_q + F.exp(log_sigma_q) * eps
-            _, (h_dec, c_dec) = self.decoder(F.concat(z, e_canvas, dim=1), [h_dec, c_dec])
+            h_dec, c_dec = self.decoder(self.decoder.input_gates(z, e_canvas), h_dec, c_dec)
             canvas = canvas + self.write(h_dec)
             for lst, v in zip(outs, (mu_q, log_sigma_q, mu_p, log_sigma_p)):
                 lst.append(v)
@@ -207,7 +227,7 @@ class ConvDRAW(HybridBlock):
             mu_p, log_sigma_p = nd.split(self.prior(h), num_outputs=2, axis=1)
             z = mu_p + nd.exp(log_sigma_p) * eps[t]
             e_canvas = self.image_encoder(nd.Activation(canvas, act_type="sigmoid"))
-            _, (h, c) = self.decoder(nd.concat(z, e_canvas, dim=1), [h, c])
+            h, c = self.decoder(self.decoder.input_gates(z, e_canvas), h, c)
             canvas = canvas + self.write(h)
             canvases.append(nd.Activation(canvas, act_type="sigmoid"))
         return nd.stack(*canvases, axis=0), None

@@ -11,6 +11,8 @@ Notation follows the paper. An image has ``C`` channels, height ``B`` and width 
 
 computed as a softmax over ``a``, so every row sums to 1 even for a filter far off the
 image (where all exp(...) would underflow to 0 and the plain quotient would be 0/0).
+The filterbank is finite for any finite input: ``log sigma^2`` is clipped to +-80 and the
+exponent to -1e30 (far beyond any float32 that exp() does not round to 0).
 
 N = 1: the single filter sits at ``mu_1 = g`` whatever ``delta`` is, so the stride only
 matters for drawing the attention box. To keep it finite we use
@@ -23,6 +25,13 @@ parameters ``(g~X, g~Y, log sigma^2, log delta~, log gamma)`` from ``h_dec``.
 import mxnet as mx
 import numpy as np
 from mxnet.gluon import HybridBlock, nn
+
+#: log sigma^2 is clipped to [-LOG_SIGMA2_LIMIT, LOG_SIGMA2_LIMIT] in the filterbank
+#: (sigma from e^-40 to e^40 pixels), so that 1/sigma^2 is a finite, non-zero float32.
+LOG_SIGMA2_LIMIT = 80.0
+#: The filterbank's exponents -(a - mu)^2 / 2 sigma^2 are bounded below by -MAX_NEG_LOGIT.
+MAX_NEG_LOGIT = 1e30
+
 
 def attention_params(F, raw, width, height, num_glimpses):
     """Decode the linear layer's output into attention parameters.
@@ -79,10 +88,16 @@ def filterbank(F, center, log_sigma2, delta, offsets, coords):
     """
     mu = F.broadcast_add(center, F.broadcast_mul(offsets, delta))            # (batch, N)
     diff = F.broadcast_sub(coords, F.expand_dims(mu, axis=2))                # (batch, N, size)
+    # 1/sigma^2 stays a positive float32 for |log sigma^2| <= LOG_SIGMA2_LIMIT (exp(-(-89))
+    # would overflow to inf, and inf * 0 is NaN)
+    log_sigma2 = F.clip(log_sigma2, -LOG_SIGMA2_LIMIT, LOG_SIGMA2_LIMIT)
     neg_half_precision = F.expand_dims(-0.5 * F.exp(-log_sigma2), axis=2)    # (batch, 1, 1)
+    # a far-off centre with a small sigma can still overflow d^2 / 2 sigma^2 to -inf, and a
+    # row of -inf is NaN after the softmax: bound it (exp(-1e30) is 0 all the same)
+    logits = F.maximum(F.broadcast_mul(F.square(diff), neg_half_precision), -MAX_NEG_LOGIT)
     # exp(-d^2 / 2 sigma^2) / Z is a softmax over the pixels: one fused op (its backward
     # avoids two generic broadcast-division backward kernels, 190 ms of a 1.2 s DRAW step)
-    return F.softmax(F.broadcast_mul(F.square(diff), neg_half_precision), axis=2)
+    return F.softmax(logits, axis=2)
 
 
 def apply_read_filters(F, images, fy, fx, num_glimpses, width):

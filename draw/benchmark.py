@@ -73,12 +73,12 @@ def forward_flops(kind, cfg):
     maps, state h x w (= ((H - k) // 2 + 1)^2) and write output H/2 x W/2::
 
         image encoder  2 x (h w E C k^2)     E(x - sigmoid(c)) and E(sigmoid(c))
-        encoder LSTM   h w 4U (2E + 2U + U) k^2
+        encoder LSTM   h w 4U (E + 2U + U) k^2  (its E(x) share once per image)
         decoder LSTM   h w 4U (L + E + U) k^2
         posterior, prior  2 x h w 2L U k^2
         write          (H/2)(W/2) 4C U k^2
 
-    plus one E(x) per image. Training costs about 3x the forward pass (the backward pass
+    plus one E(x) and its share of the encoder's gates, h w 4U E k^2, per image. Training costs about 3x the forward pass (the backward pass
     computes two products per forward product).
     """
     c, h, w = cfg.get("image_shape", (1, 28, 28))
@@ -100,10 +100,10 @@ def forward_flops(kind, cfg):
         e = cfg.get("encoder_maps", 16)
         sh, sw = (h - k) // 2 + 1, (w - k) // 2 + 1
         pos, k2 = sh * sw, k * k
-        step = (2 * pos * e * c * k2 + pos * 4 * u * (2 * e + 3 * u) * k2
+        step = (2 * pos * e * c * k2 + pos * 4 * u * (e + 3 * u) * k2
                 + pos * 4 * u * (L + e + u) * k2 + 2 * pos * 2 * L * u * k2
                 + (h // 2) * (w // 2) * 4 * c * u * k2)
-        return 2.0 * (t * step + pos * e * c * k2)
+        return 2.0 * (t * step + pos * e * c * k2 + pos * 4 * u * e * k2)
     raise ValueError("unknown model kind %r" % (kind,))
 
 

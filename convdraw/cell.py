@@ -1,0 +1,101 @@
+"""A convolutional LSTM cell that reads several inputs without concatenating them.
+
+The cell computes (Shi et al. 2015, without peepholes; ``*`` is a 'same' convolution)::
+
+    gates = sum_j W_j * x_j + W_h * h + b                 (4U maps)
+    i, f, o = sigmoid(gates_i), sigmoid(gates_f), sigmoid(gates_o)
+    g = tanh(gates_g)
+    c' = f c + i g
+    h' = o tanh(c')
+
+which is the usual ConvLSTM on the channel concatenation ``[x_1, ..., x_n]``: a
+convolution of a concatenation is the sum of the convolutions of its parts. The inputs
+are kept apart on purpose. In MXNet 1.9.1 with oneDNN, the gradient that reaches a
+channel concatenation from a convolution is in a blocked layout (8 or 16 channels per
+block, by the CPU's vector width), and the backward of ``concat`` cuts it at the parts'
+channel offsets; an offset that is not a multiple of the block fails ("could not
+construct a sub-memory") or crashes with SIGFPE. With one convolution per input no
+tensor is ever cut along channels at a user-chosen offset, so every channel count works
+on every CPU. It also lets a caller compute the share of an input that does not change
+over the steps once (:meth:`ConvLSTMCell.input_gates`).
+"""
+from functools import reduce
+from operator import add
+
+import mxnet as mx
+from mxnet.gluon import HybridBlock, nn
+
+
+class ConvLSTMCell(HybridBlock):
+    """Convolutional LSTM over ``n`` separately convolved inputs.
+
+    Parameters
+    ----------
+    hidden_channels : int
+        U, the maps of ``h`` and ``c``.
+    input_channels : sequence of int
+        Channels of each input ``x_j`` (its own kernel ``W_j``, child ``i2h<j>_``).
+    kernel_size : int
+        Odd size of every kernel ('same' padding keeps the state's height and width).
+    forget_bias : float
+        Initial bias of the forget gate (the other gates start at 0).
+
+    Inputs (``hybrid_forward``)
+    ---------------------------
+    gates_x : shape (B, 4U, h, w)
+        The inputs' share ``sum_j W_j * x_j``, from :meth:`input_gates`.
+    h, c : shape (B, U, h, w)
+        The previous state.
+
+    Outputs
+    -------
+    h, c : shape (B, U, h, w), the new state.
+
+    Gates are ordered ``i, f, g, o`` along the channel axis of ``W_j``, ``W_h`` and ``b``.
+    """
+
+    def __init__(self, hidden_channels, input_channels, kernel_size, forget_bias=0.0,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.hidden_channels = int(hidden_channels)
+        self.input_channels = tuple(int(v) for v in input_channels)
+        k = int(kernel_size)
+        if k % 2 == 0:
+            raise ValueError("kernel_size must be odd, got %d" % k)
+        u4 = 4 * self.hidden_channels
+        with self.name_scope():
+            self.i2h = []
+            for j, channels in enumerate(self.input_channels):
+                conv = nn.Conv2D(u4, k, padding=k // 2, in_channels=channels, use_bias=False,
+                                 prefix="i2h%d_" % j)
+                self.register_child(conv, "i2h%d" % j)
+                self.i2h.append(conv)
+            self.h2h = nn.Conv2D(u4, k, padding=k // 2, in_channels=self.hidden_channels,
+                                 bias_initializer=mx.init.LSTMBias(forget_bias), prefix="h2h_")
+
+    def input_gates(self, *inputs, first=0):
+        """``sum_j W_j * x_j`` over the inputs ``x_first, x_first+1, ...`` given.
+
+        Parameters
+        ----------
+        *inputs : each shape (B, input_channels[j], h, w)
+        first : int
+            Index of the first input given, so that the share of inputs that stay the same
+            over the steps can be computed once and added to the rest.
+
+        Returns
+        -------
+        shape (B, 4U, h, w)
+        """
+        if not inputs or first + len(inputs) > len(self.i2h):
+            raise ValueError("inputs %d..%d of a cell with %d inputs"
+                             % (first, first + len(inputs) - 1, len(self.i2h)))
+        return reduce(add, (conv(x) for conv, x in zip(self.i2h[first:], inputs)))
+
+    def hybrid_forward(self, F, gates_x, h, c):
+        gates = gates_x + self.h2h(h)
+        i, f, g, o = F.split(gates, num_outputs=4, axis=1)
+        c = F.Activation(f, act_type="sigmoid") * c + \
+            F.Activation(i, act_type="sigmoid") * F.Activation(g, act_type="tanh")
+        h = F.Activation(o, act_type="sigmoid") * F.Activation(c, act_type="tanh")
+        return h, c
