@@ -11,7 +11,7 @@ Notation follows the paper. An image has ``C`` channels, height ``B`` and width 
 
 computed as a softmax over ``a``, so every row sums to 1 even for a filter far off the
 image (where all exp(...) would underflow to 0 and the plain quotient would be 0/0).
-The filterbank is finite for any finite input: ``log sigma^2`` is clipped to +-80 and the
+The filterbank is finite for any finite input: ``log sigma^2`` is clipped to +-60 and the
 exponent to -1e30 (far beyond any float32 that exp() does not round to 0).
 
 N = 1: the single filter sits at ``mu_1 = g`` whatever ``delta`` is, so the stride only
@@ -27,9 +27,12 @@ import numpy as np
 from mxnet.gluon import HybridBlock, nn
 
 #: log sigma^2 is clipped to [-LOG_SIGMA2_LIMIT, LOG_SIGMA2_LIMIT] in the filterbank
-#: (sigma from e^-40 to e^40 pixels), so that 1/sigma^2 is a finite, non-zero float32.
-LOG_SIGMA2_LIMIT = 80.0
+#: (sigma from e^-30 to e^30 pixels), so that 1/sigma^2 is a finite, non-zero float32.
+LOG_SIGMA2_LIMIT = 60.0
 #: The filterbank's exponents -(a - mu)^2 / 2 sigma^2 are bounded below by -MAX_NEG_LOGIT.
+#: For a centre on the image the nearest pixel is within 1/2 pixel, and its exponent,
+#: at least -(1/2)^2 / 2 e^60 = -1.4e25, stays above the bound: a tiny sigma still picks
+#: the nearest pixel instead of flattening the row.
 MAX_NEG_LOGIT = 1e30
 
 

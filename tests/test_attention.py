@@ -39,6 +39,41 @@ def test_filterbank_matches_paper(N, A, B):
     np.testing.assert_allclose(far.sum(axis=2), 1, rtol=1e-6)
 
 
+@pytest.mark.parametrize("log_sigma2", [-200.0, -89.0, 89.0, 200.0])
+@pytest.mark.parametrize("center", [14.3, 3e4])
+def test_filterbank_finite_for_extreme_sigma(log_sigma2, center):
+    """exp(-log sigma^2) overflows float32 below -88.7: the filters and their gradients
+    stay finite (a centre far off the image with a tiny sigma too), rows sum to 1."""
+    args = [mx.nd.array([[v]]) for v in (center, log_sigma2, 2.0)]
+    for a in args:
+        a.attach_grad()
+    with mx.autograd.record():
+        fb = attention.filterbank(mx.nd, *args, mx.nd.array(attention.glimpse_offsets(3)),
+                                  mx.nd.array(attention.pixel_coords(28)))
+        head = (fb * mx.nd.array(np.random.RandomState(0).uniform(size=fb.shape))).sum()
+    head.backward()
+    assert np.isfinite(fb.asnumpy()).all()
+    np.testing.assert_allclose(fb.asnumpy().sum(axis=2), 1, rtol=1e-6)
+    assert all(np.isfinite(a.grad.asnumpy()).all() for a in args)
+    if log_sigma2 < 0 and center < 28:
+        # a tiny sigma puts all the weight on the nearest pixel
+        assert fb.asnumpy().max(axis=2).min() == pytest.approx(1)
+
+
+def test_read_write_finite_for_extreme_attention_parameters():
+    """The whole read and write, float32, hybridized, with log sigma^2 = -200 and +200."""
+    x = mx.nd.random.uniform(shape=(2, 1, 12, 10))
+    h = mx.nd.ones((2, 4))
+    for log_sigma2 in (-200.0, 200.0):
+        bias = np.array([0.1, -0.2, log_sigma2, 0.0, 0.0])
+        for block in (AttentionRead(3, (1, 12, 10)), AttentionWrite(4, (1, 12, 10))):
+            block.initialize(mx.init.Zero())
+            block.loc.bias.set_data(mx.nd.array(bias))
+            block.hybridize()
+            out = block(x, x, h) if isinstance(block, AttentionRead) else block(h)[0]
+            assert np.isfinite(out.asnumpy()).all(), (type(block).__name__, log_sigma2)
+
+
 def test_centre_and_stride_conventions():
     """g~ = 0 is the image centre; N = 1 puts the single filter at g, finite delta."""
     raw = mx.nd.array([[0, 0, np.log(0.01), 0, 0]], dtype="float64")

@@ -33,6 +33,101 @@ def test_shapes(shape, state):
     assert model.reconstruct(x).shape == (2,) + shape
 
 
+def reference_params(model):
+    """The model's parameters as tests/reference.py names them; each ConvLSTM's kernels
+    joined into one kernel over the channel concatenation [inputs, h]."""
+    def cell(c):
+        w = np.concatenate([conv.weight.data().asnumpy() for conv in c.i2h]
+                           + [c.h2h.weight.data().asnumpy()], axis=1)
+        return w, c.h2h.bias.data().asnumpy()
+
+    def data(param):
+        return param.data().asnumpy()
+
+    p = {"E_w": data(model.image_encoder[0].weight), "E_b": data(model.image_encoder[0].bias),
+         "post_w": data(model.posterior.weight), "post_b": data(model.posterior.bias),
+         "prior_w": data(model.prior.weight), "prior_b": data(model.prior.bias),
+         "write_w": data(model.write.conv.weight), "write_b": data(model.write.conv.bias)}
+    p["enc_w"], p["enc_b"] = cell(model.encoder)
+    p["dec_w"], p["dec_b"] = cell(model.decoder)
+    for name in ("canvas0", "h_enc0", "c_enc0", "h_dec0", "c_dec0"):
+        p[name] = data(getattr(model, name))
+    return p
+
+
+def float64_model(shape, k, steps=3, seed=0):
+    mx.random.seed(seed)
+    model = ConvDRAW(image_shape=shape, num_steps=steps, num_latent_maps=2,
+                     num_recurrent_maps=3, encoder_maps=2, kernel_size=k)
+    model.initialize(mx.init.Normal(0.3))
+    model.cast("float64")
+    # non-zero learned initial states and biases, so that every term is exercised
+    rs = np.random.RandomState(seed)
+    for name, param in model.collect_params().items():
+        if name.endswith(("0", "bias")):
+            param.set_data(mx.nd.array(rs.normal(0, 0.3, param.shape), dtype="float64"))
+    return model
+
+
+@pytest.mark.parametrize("shape,k", [((1, 12, 10), 3), ((1, 12, 10), 5), ((1, 12, 10), 7),
+                                     ((2, 8, 12), 3)])
+def test_forward_matches_numpy_reference(shape, k):
+    """Every output of a tiny float64 ConvDRAW against tests/reference.py (fixed noise)."""
+    model = float64_model(shape, k)
+    rs = np.random.RandomState(1)
+    x = (rs.uniform(size=(2,) + shape) > 0.5).astype(np.float64)
+    noise = rs.normal(size=(3, 2) + model.latent_shape())
+    got = model(mx.nd.array(x, dtype="float64"), mx.nd.array(noise, dtype="float64"))
+    want = ref.convdraw(reference_params(model), x, noise, k)
+    assert got[0].shape == want[0].shape == (2,) + shape
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g.asnumpy(), w, rtol=1e-9, atol=1e-10)
+
+
+def test_write_padding_gives_half_the_image_for_every_odd_kernel():
+    from convdraw.model import state_size, write_padding
+    for size in range(2, 40, 2):
+        for k in range(1, size, 2):
+            before, after = write_padding(size, k)
+            assert 0 <= after - before <= 1
+            assert state_size(size, k) + before + after - k + 1 == size // 2, (size, k)
+
+
+def test_finite_difference_gradients():
+    """Analytic gradients of the loss match central differences (float64, fixed noise),
+    with the odd-total write padding (k = 3) and a non-square image."""
+    model = float64_model((1, 8, 10), 3, steps=2)
+    rs = np.random.RandomState(1)
+    x = mx.nd.array(rs.uniform(size=(2, 1, 8, 10)) > 0.5, dtype="float64")
+    noise = mx.nd.array(rs.normal(size=(2, 2) + model.latent_shape()), dtype="float64")
+    loss = VariationalLoss()
+
+    def objective():
+        outs = model(x, noise)
+        return loss(outs[0], x, *outs[1:])[0].sum()
+
+    with autograd.record():
+        value = objective()
+    value.backward()
+    checked = 0
+    for name, p in model.collect_params().items():
+        grad = p.grad().asnumpy().reshape(-1)
+        flat = p.data().reshape((-1,))
+        for idx in rs.choice(flat.size, size=min(3, flat.size), replace=False):
+            old = flat[idx].asscalar()
+            eps = 1e-6
+            flat[idx] = old + eps
+            up = objective().asscalar()
+            flat[idx] = old - eps
+            down = objective().asscalar()
+            flat[idx] = old
+            numeric = (up - down) / (2 * eps)
+            assert abs(numeric - grad[idx]) <= 1e-6 + 1e-5 * abs(numeric), \
+                (name, idx, numeric, grad[idx])
+            checked += 1
+    assert checked == sum(min(3, p.data().size) for p in model.collect_params().values())
+
+
 def test_bad_configuration():
     with pytest.raises(ValueError, match="even"):
         ConvDRAW(image_shape=(1, 27, 28))
