@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Train Convolutional DRAW on Omniglot (Gregor et al. 2016). Defaults are the reference
-configuration: batch 32, 16 steps, 3 latent maps, 64 recurrent maps, Adam 5e-4,
+configuration: batch 32, 16 steps, 3 latent maps, 64 recurrent maps, 5x5 kernels, Adam 5e-4,
 gradient-norm clipping at 10, 500,000 training samples, validation on 128 test images
 every 20,000 samples and on the whole test split at the end.
 
@@ -26,6 +26,9 @@ def parser():
                    help="latent maps per step (default 3)")
     m.add_argument("--num_recurrent_maps", "-u", type=positive_int, default=64,
                    help="ConvLSTM hidden maps (default 64)")
+    m.add_argument("--kernel_size", "-k", type=positive_int, default=5,
+                   help="odd kernel size of every convolution, below the image size "
+                        "(default 5)")
     r = p.add_argument_group("schedule (in samples, as the reference)")
     r.add_argument("--num_train_samples", "-t", type=positive_int, default=500000,
                    help="training length in samples (default 500000)")
@@ -60,7 +63,7 @@ def run(argv):
     explicit |= {renamed[k] for k in list(explicit) if k in renamed}
     model = {"kind": "convdraw", "kwargs": dict(
         image_shape=[1, 28, 28], num_steps=args.num_steps, num_latent_maps=args.num_latent_maps,
-        num_recurrent_maps=args.num_recurrent_maps)}
+        num_recurrent_maps=args.num_recurrent_maps, kernel_size=args.kernel_size)}
     dataset = "omniglot" if args.split == "drawers" else "omniglot_alphabets"
     return run_train(args, model, dataset, binarize="dynamic", explicit=explicit)
 

@@ -87,6 +87,20 @@ def test_train_impossible_requests(tmp_path, data_dir, args, message):
     assert not logdir.exists()
 
 
+@pytest.mark.parametrize("args,message", [
+    (["-k", "4"], "bad model settings: kernel_size must be odd, got 4"),
+    (["-k", "29"], "bad model settings: image height and width must be even (the 2x sub-pixel "
+                   "write) and at least kernel_size + 1 = 30 (a state of at least 1x1), got 28x28"),
+    (["-k", "0"], "argument --kernel_size/-k: must be a positive integer"),
+])
+def test_convdraw_impossible_sizes(tmp_path, args, message):
+    logdir = tmp_path / "run"
+    proc = run_script(["examples/train_omniglot.py", "--logdir", str(logdir)] + args)
+    assert_one_line_error(proc, message)
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not logdir.exists()
+
+
 def test_more_gpus_than_exist(monkeypatch):
     monkeypatch.setattr(context, "gpu_count", lambda: 2)
     assert [c.device_id for c in context.parse_contexts(gpus="0,1")] == [0, 1]
