@@ -93,6 +93,14 @@ class ConvLSTMCell(HybridBlock):
         return reduce(add, (conv(x) for conv, x in zip(self.i2h[first:], inputs)))
 
     def hybrid_forward(self, F, gates_x, h, c):
+        return self.step(gates_x, h, c)
+
+    def step(self, gates_x, h, c):
+        """The cell's update from ``gates_x`` (:meth:`input_gates`) and the state ``h, c``;
+        the same as calling the cell. Call this, not the cell, from imperative code when
+        the model is hybridized: the cell's own cached graph holds only ``W_h``, so
+        calling it alone makes Gluon warn that the input kernels are unused."""
+        F = mx.sym if isinstance(h, mx.sym.Symbol) else mx.nd
         gates = gates_x + self.h2h(h)
         i, f, g, o = F.split(gates, num_outputs=4, axis=1)
         c = F.Activation(f, act_type="sigmoid") * c + \

@@ -227,7 +227,7 @@ class ConvDRAW(HybridBlock):
             mu_p, log_sigma_p = nd.split(self.prior(h), num_outputs=2, axis=1)
             z = mu_p + nd.exp(log_sigma_p) * eps[t]
             e_canvas = self.image_encoder(nd.Activation(canvas, act_type="sigmoid"))
-            h, c = self.decoder(self.decoder.input_gates(z, e_canvas), h, c)
+            h, c = self.decoder.step(self.decoder.input_gates(z, e_canvas), h, c)
             canvas = canvas + self.write(h)
             canvases.append(nd.Activation(canvas, act_type="sigmoid"))
         return nd.stack(*canvases, axis=0), None

@@ -185,3 +185,20 @@ def test_model_config_round_trip():
     model = draw.get_model("convdraw_omniglot", num_steps=4)
     again = draw.model_from_config(draw.model_config(model))
     assert isinstance(again, ConvDRAW) and again.config() == model.config()
+
+
+def test_sampling_a_hybridized_model_warns_nothing():
+    """generate() steps the decoder cell by hand; Gluon must not find unused parameters."""
+    import warnings
+    model = tiny(steps=2)
+    model.initialize()
+    net = ModelWithLoss(model)
+    net.hybridize(static_alloc=True, static_shape=True)
+    x = mx.nd.zeros((2, 1, 28, 28))
+    net(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        canvases, _ = model.sample(3)
+        model.reconstruct(x)
+        mx.nd.waitall()
+    assert canvases.shape == (2, 3, 1, 28, 28)
