@@ -106,6 +106,8 @@ class ConvDRAW(HybridBlock):
 
     Outputs
     -------
+    All the fields of :class:`draw.loss.ModelOutputs`:
+
     logits : shape (B, C, H, W), the final canvas c_T
     mu_q, log_sigma_q, mu_p, log_sigma_p : shape (T, B, L, h, w)
         with ``h = (H - k) // 2 + 1`` (12 for 28x28 and k = 5).
@@ -113,6 +115,8 @@ class ConvDRAW(HybridBlock):
 
     #: registry kind (see :func:`draw.model_config`)
     kind = "convdraw"
+    #: no attention window to draw
+    write_size = None
 
     def __init__(self, image_shape=(1, 28, 28), num_steps=16, num_latent_maps=3,
                  num_recurrent_maps=64, encoder_maps=16, kernel_size=5, **kwargs):

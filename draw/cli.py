@@ -19,7 +19,8 @@ from .datasets import (DatasetError, default_data_dir, default_source, ensure_da
                        fixed_binarization, load_dataset)
 from .evaluate import evaluate_bound
 from .registry import model_config, model_from_config
-from .train import (DEFAULTS, ModelWithLoss, Trainer, TrainingError, param_digest,
+from .loss import ModelWithLoss
+from .train import (DEFAULTS, Trainer, TrainingError, param_digest,
                     summarize_run, write_samples)
 
 log = logging.getLogger("draw")

@@ -9,7 +9,7 @@ def evaluate_bound(net, images, batch_size, ctxs):
     Parameters
     ----------
     net : HybridBlock
-        ``x -> (total, reconstruction, kl)`` per example (:class:`draw.train.ModelWithLoss`).
+        ``x -> (total, reconstruction, kl)`` per example (:class:`draw.loss.ModelWithLoss`).
     images : NDArray, shape (N, C, H, W), values in {0, 1} (or [0, 1])
     batch_size : int
         Global batch size, split over ``ctxs``.

@@ -10,8 +10,24 @@
 
 Latents are parametrised by ``mu`` and ``log sigma``. Any latent layout works as long as
 axis 1 is the batch axis: (T, batch, Z) for DRAW, (T, batch, L, h, w) for ConvDRAW.
+
+The model/loss contract: a model's forward returns the fields of :class:`ModelOutputs`
+in order (DRAW the first three, ConvDRAW all five), and :class:`ModelWithLoss` joins a
+model and this loss into one block that hybridizes as one graph.
 """
+from collections import namedtuple
+
 from mxnet.gluon import HybridBlock
+
+ModelOutputs = namedtuple("ModelOutputs", "logits mu_q log_sigma_q mu_p log_sigma_p",
+                          defaults=(None, None))
+ModelOutputs.__doc__ = """What ``model(x)`` returns, in this order (a plain tuple once hybridized:
+rebuild with ``ModelOutputs(*model(x))``).
+
+logits : shape (B, D) or (B, C, H, W), the final canvas c_T (Bernoulli logits)
+mu_q, log_sigma_q : shape (T, B, ...), the posterior of every step
+mu_p, log_sigma_p : same shape, the learned prior (ConvDRAW), or None for N(0, I) (DRAW)
+"""
 
 
 def bernoulli_nll(F, logits, x):
@@ -58,3 +74,22 @@ class VariationalLoss(HybridBlock):
         recon = F.sum(bernoulli_nll(F, logits, x), axis=0, exclude=True)
         kl = F.sum(gaussian_kl(F, mu_q, log_sigma_q, mu_p, log_sigma_p), axis=1, exclude=True)
         return recon + kl, recon, kl
+
+
+class ModelWithLoss(HybridBlock):
+    """``x -> (total, reconstruction, kl)`` per example (nats), so that a model and
+    :class:`VariationalLoss` hybridize as one graph. ``model`` is the child whose
+    parameters are saved.
+
+    Inputs: ``x`` (B, C, H, W) in [0, 1]. Outputs: total, reconstruction, kl, each (B,).
+    """
+
+    def __init__(self, model, **kwargs):
+        super().__init__(**kwargs)
+        with self.name_scope():
+            self.model = model
+            self.loss = VariationalLoss()
+
+    def hybrid_forward(self, F, x):
+        out = ModelOutputs(*self.model(x))
+        return self.loss(out.logits, x, out.mu_q, out.log_sigma_q, out.mu_p, out.log_sigma_p)

@@ -53,10 +53,12 @@ class DRAW(HybridBlock):
 
     Outputs
     -------
+    The first three fields of :class:`draw.loss.ModelOutputs`:
+
     logits : shape (batch, C*H*W)
         Final canvas c_T (Bernoulli logits).
     mu, log_sigma : shape (T, batch, Z)
-        Posterior parameters of every step.
+        Posterior parameters of every step (the prior is N(0, I)).
     """
 
     #: registry kind (see :func:`draw.model_config`)
@@ -100,6 +102,11 @@ class DRAW(HybridBlock):
             self.c_enc0 = self.params.get("c_enc0", shape=(1, u), init=init.Zero())
             self.h_dec0 = self.params.get("h_dec0", shape=(1, u), init=init.Zero())
             self.c_dec0 = self.params.get("c_dec0", shape=(1, u), init=init.Zero())
+
+    @property
+    def write_size(self):
+        """N of the write window (for drawing attention boxes), None without attention."""
+        return self.write.num_glimpses if self.attention else None
 
     def config(self):
         """Constructor arguments, JSON-serialisable (see :func:`draw.get_model`)."""

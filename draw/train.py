@@ -1,8 +1,9 @@
 """The training loop shared by DRAW and ConvDRAW.
 
-A model plugs in through two methods: ``model(x)`` returns ``(logits, mu_q, log_sigma_q
-[, mu_p, log_sigma_p])`` for :class:`draw.loss.VariationalLoss`, and
-``model.sample(n, ctx)`` returns ``(canvases (T, n, C, H, W), windows or None)``.
+A model plugs in through ``model(x)``, which returns :class:`draw.loss.ModelOutputs`,
+``model.sample(n, ctx)``, which returns ``(canvases (T, n, C, H, W), windows or None)``,
+``model.reconstruct(x)`` and ``model.write_size`` (the write window's N, for drawing
+attention boxes, or None).
 
 The trainer owns devices, data order, logging (mxboard + tqdm) and checkpoints; the
 models stay pure blocks.
@@ -22,7 +23,7 @@ from . import checkpoint
 from ._runtime import THREADS_NOTE
 from .datasets import BatchIterator
 from .evaluate import evaluate_bound
-from .loss import VariationalLoss
+from .loss import ModelWithLoss
 from .visualize import canvas_frames, make_grid, save_gif, save_png, sequence_strip
 
 log = logging.getLogger("draw")
@@ -37,21 +38,6 @@ DEFAULTS = dict(batch_size=100, learning_rate=1e-3, epochs=20, max_steps=0, clip
 
 class TrainingError(Exception):
     """Training cannot go on (e.g. the loss stayed non-finite); the message says why."""
-
-
-class ModelWithLoss(gluon.HybridBlock):
-    """``x -> (total, reconstruction, kl)`` per example, so model and loss hybridize as
-    one graph. ``model`` is the child whose parameters are saved."""
-
-    def __init__(self, model, **kwargs):
-        super().__init__(**kwargs)
-        with self.name_scope():
-            self.model = model
-            self.loss = VariationalLoss()
-
-    def hybrid_forward(self, F, x):
-        outputs = self.model(x)
-        return self.loss(outputs[0], x, *outputs[1:])
 
 
 def _rng_seed(seed, step, rank=0):
@@ -444,10 +430,9 @@ def write_samples(model, out_dir, n=64, ctx=None, seed=None, gif=True, boxes=Tru
     save_png(png, make_grid(canvases[-1]))
     written = [png]
     if gif:
-        write_size = getattr(getattr(model, "write", None), "num_glimpses", None)
-        use_boxes = boxes and windows is not None and write_size is not None
+        use_boxes = boxes and windows is not None
         frames = canvas_frames(canvases, windows.asnumpy() if use_boxes else None,
-                               write_size=write_size)
+                               write_size=model.write_size)
         path = os.path.join(out_dir, prefix + ".gif")
         save_gif(path, frames)
         written.append(path)

@@ -14,7 +14,7 @@ import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
 
-from draw.train import ModelWithLoss
+from draw.loss import ModelWithLoss
 
 
 def train_step(kind, model_kwargs, batch=3, hybridize=False, seed=0):

@@ -85,3 +85,31 @@ def test_loss_hybridizes(learned):
     for a, b in zip(imp[0] + imp[1], hyb[0] + hyb[1]):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     assert all(np.abs(g).sum() > 0 for g in imp[1][:1] + imp[1][2:])
+
+
+@pytest.mark.parametrize("preset,prior,write_size", [("draw_mnist", False, 5),
+                                                     ("draw_mnist_noattn", False, None),
+                                                     ("convdraw_omniglot", True, None)])
+def test_model_outputs_contract(preset, prior, write_size):
+    """model(x) gives ModelOutputs (prior fields only with a learned prior), and
+    ModelWithLoss is VariationalLoss on them, imperative and hybridized."""
+    import draw
+    from draw.loss import ModelOutputs, ModelWithLoss
+    model = draw.get_model(preset, num_steps=2)
+    model.initialize(mx.init.Xavier())
+    assert model.write_size == write_size
+    x = mx.nd.array(np.random.RandomState(0).uniform(size=(3, 1, 28, 28)) > 0.5)
+    net = ModelWithLoss(model)
+    net(x)  # deferred initialisation draws from the RNG too
+    mx.random.seed(1)
+    out = ModelOutputs(*model(x))
+    assert (out.mu_p is not None) == prior and (out.log_sigma_p is not None) == prior
+    want = [v.asnumpy() for v in VariationalLoss()(*[v for v in (out.logits, x) + out[1:]
+                                                      if v is not None])]
+    for hybrid in (False, True):
+        if hybrid:
+            net.hybridize(static_alloc=True, static_shape=True)
+        mx.random.seed(1)
+        got = net(x)
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g.asnumpy(), w, rtol=1e-4)

@@ -7,7 +7,7 @@ from mxnet import autograd, gluon
 import draw
 from draw.lstm import LSTMCell
 from draw.model import DRAW
-from draw.train import ModelWithLoss
+from draw.loss import ModelWithLoss
 
 from . import reference as ref
 from .helpers import assert_hybrid_matches
