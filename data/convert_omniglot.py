@@ -1,11 +1,8 @@
 #!/usr/bin/env python
 """Convert Omniglot (images_background.zip, images_evaluation.zip) to omniglot.nd + .json."""
-import os
-import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from draw.datasets import convert_cli  # noqa: E402
-from draw.omniglot import SPLITS  # noqa: E402
+from draw.datasets import convert_cli
+from draw.omniglot import SPLITS
 
 if __name__ == "__main__":
     convert_cli("omniglot", extra_args=[

@@ -116,9 +116,9 @@ def _stats(values):
 
 def _worker(name, settings, ctx_spec, data_dir, warmup, repeats, steps, validation_limit):
     """Measure one workload in this process; returns a JSON-serialisable dict."""
-    import draw  # noqa: F401  (thread set-up before MXNet starts)
+    from draw import runtime
+    threads = runtime.setup()  # before MXNet starts
     import mxnet as mx
-    from draw._runtime import THREADS_NOTE
     from draw.context import parse_contexts
     from draw.datasets import load_dataset
     from draw.evaluate import evaluate_bound
@@ -132,7 +132,7 @@ def _worker(name, settings, ctx_spec, data_dir, warmup, repeats, steps, validati
     rng = np.random.RandomState(0)
     train = mx.nd.array(rng.rand(max(4 * batch, 64), *shape) > 0.5, dtype="uint8")
     result = {"workload": name, "batch_size": batch, "model": model_cfg,
-              "threads": THREADS_NOTE or "OpenMP threads: MXNet default",
+              "threads": threads or "OpenMP threads: MXNet default",
               "contexts": [str(c) for c in ctxs]}
     flops = forward_flops(settings["kind"], settings["model"])
     result["gflop_per_sample_forward"] = flops / 1e9
@@ -143,7 +143,7 @@ def _worker(name, settings, ctx_spec, data_dir, warmup, repeats, steps, validati
         model = model_from_config(model_cfg)
         model.initialize(mx.init.Xavier(), ctx=ctxs)
         trainer = Trainer(model, train, train[:batch], dict(batch_size=batch), ctxs,
-                          logdir=tempfile.gettempdir())
+                          run_dir=tempfile.gettempdir())
         if mode == "imperative":
             trainer.net.hybridize(active=False)
         batches = [b for b in trainer.train_iter.epoch(0)]
@@ -254,7 +254,7 @@ def parse_args(argv=None):
     p.add_argument("--json", default="benchmark.json", help="output JSON (default %(default)s)")
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     p.add_argument("--settings", default=None, help=argparse.SUPPRESS)
-    from .datasets import default_data_dir, default_source
+    from .config import default_data_dir, default_source
     p.add_argument("--data_dir", default=default_data_dir(),
                    help="converted datasets (for the validation pass; synthetic data of the "
                         "same size when absent)")
@@ -288,7 +288,7 @@ def run(argv=None):
         return result
     from .context import parse_contexts
     parse_contexts(gpu=args.gpu)  # a clear error before any work
-    import draw._runtime as runtime
+    import draw.runtime as runtime
     report = {"machine": {"cpu": _cpu_name(), "cores": runtime.available_cores(),
                           "python": platform.python_version(),
                           "omp_num_threads": os.environ.get("OMP_NUM_THREADS")},
@@ -327,7 +327,7 @@ def run(argv=None):
                                              threads, report["machine"]["mxnet"]))
     if report.get("omniglot_conversion_seconds") is not None:
         print("Omniglot conversion (both zips): %.1f s" % report["omniglot_conversion_seconds"])
-    from .checkpoint import write_json
+    from .files import write_json
     write_json(args.json, report)
     print("wrote %s" % args.json)
     return report

@@ -1,9 +1,6 @@
 """Device contexts from command-line flags, with clear errors."""
 import mxnet as mx
-
-
-class UsageError(Exception):
-    """A command-line request that cannot be honoured (printed as one line, exit 2)."""
+from .errors import UsageError
 
 
 def gpu_count():

@@ -27,13 +27,11 @@ import urllib.request
 import mxnet as mx
 import numpy as np
 
+from .config import DATA_DIR_ENV, SOURCE_ENV, default_data_dir, default_source
+from .errors import DatasetError
+
 #: Bump when the output format or processing changes; older outputs are then rebuilt.
 CONVERTER_VERSION = 1
-
-#: Environment variable naming a local directory of original dataset files.
-SOURCE_ENV = "DRAW_DATA_SOURCE"
-#: Environment variable naming the directory of converted datasets.
-DATA_DIR_ENV = "DRAW_DATA_DIR"
 
 MNIST_URLS = ("http://yann.lecun.com/exdb/mnist/",
               "https://ossci-datasets.s3.amazonaws.com/mnist/")
@@ -60,22 +58,7 @@ CHECKSUMS = {
 }
 
 
-class DatasetError(Exception):
-    """A dataset file is missing, corrupt or not what it should be (message names it)."""
-
-
 # --------------------------------------------------------------------------- paths
-
-def default_data_dir():
-    """``$DRAW_DATA_DIR``, else ``~/.mxnet/datasets/draw``."""
-    return os.environ.get(DATA_DIR_ENV) or os.path.join(
-        os.path.expanduser("~"), ".mxnet", "datasets", "draw")
-
-
-def default_source():
-    """``$DRAW_DATA_SOURCE`` or None (download)."""
-    return os.environ.get(SOURCE_ENV) or None
-
 
 def dataset_path(name, data_dir=None):
     """Path of the converted ``<name>.nd`` file."""

@@ -27,8 +27,8 @@ import sys
 import threading
 import time
 
-#: kvstore types the trainers accept
-KVSTORES = ("device", "local", "nccl", "dist_sync", "dist_device_sync", "dist_async")
+from .config import KVSTORES
+
 DMLC_VARS = ("DMLC_ROLE", "DMLC_PS_ROOT_URI", "DMLC_PS_ROOT_PORT", "DMLC_NUM_SERVER",
              "DMLC_NUM_WORKER")
 
@@ -49,11 +49,11 @@ def create_kvstore(kind, num_contexts):
 
     Raises
     ------
-    draw.context.UsageError
+    draw.errors.UsageError
         A dist kvstore without the launcher's variables, or an unknown type.
     """
     import mxnet as mx
-    from .context import UsageError
+    from .errors import UsageError
     if kind not in KVSTORES:
         raise UsageError("--kvstore %s: unknown type (choose from %s)"
                          % (kind, ", ".join(KVSTORES)))
@@ -107,7 +107,7 @@ def launch_local(command, num_workers=2, num_servers=1, timeout=3600, port=None,
         0 when every worker succeeded, else the first non-zero exit status (124 on
         timeout).
     """
-    from ._runtime import available_cores
+    from .runtime import available_cores
     out = out or sys.stderr
     port = port or free_port()
     base = dict(os.environ, DMLC_PS_ROOT_URI="127.0.0.1", DMLC_PS_ROOT_PORT=str(port),

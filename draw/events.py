@@ -13,7 +13,7 @@ import glob
 import os
 import struct
 
-from .checkpoint import atomic_write
+from .files import atomic_write
 
 _HEADER = struct.Struct("<QI")
 _FOOTER = struct.Struct("<I")

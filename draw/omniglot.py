@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 
 from . import datasets
-from .datasets import DatasetError
+from .errors import DatasetError
 
 URLS = ("https://github.com/brendenlake/omniglot/raw/master/python/",)
 SETS = ("images_background", "images_evaluation")

@@ -8,7 +8,6 @@ attention boxes, or None).
 The trainer owns devices, data order, logging (mxboard + tqdm) and checkpoints; the
 models stay pure blocks.
 """
-import json
 import logging
 import os
 import signal
@@ -19,26 +18,16 @@ import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
 
-from . import checkpoint
-from ._runtime import THREADS_NOTE
+from . import runtime
+from .config import TrainConfig
 from .datasets import BatchIterator
 from .evaluate import evaluate_bound
 from .loss import ModelWithLoss
+from .rundir import RunDir
 from .visualize import canvas_frames, make_grid, save_gif, save_png, sequence_strip
+from .errors import TrainingError
 
 log = logging.getLogger("draw")
-
-#: Training settings and their defaults (the CLIs expose them as flags).
-DEFAULTS = dict(batch_size=100, learning_rate=1e-3, epochs=20, max_steps=0, clip_gradient=10.0,
-                beta1=0.9, beta2=0.999, log_every=50, hist_every=500, checkpoint_every=0,
-                keep_checkpoints=3, checkpoint_each_epoch=True, num_val=0, val_batch_size=0,
-                val_every=0, val_each_epoch=True,
-                binarize=None, seed=0, kvstore="device", num_samples=64, max_nonfinite=20)
-
-
-class TrainingError(Exception):
-    """Training cannot go on (e.g. the loss stayed non-finite); the message says why."""
-
 
 def _rng_seed(seed, step, rank=0):
     """MXNet seed used from global step ``step`` on (so resume replays the same noise);
@@ -70,34 +59,34 @@ class Trainer:
     model : HybridBlock
         DRAW or ConvDRAW (already initialised or loaded on ``ctxs``).
     train_images, val_images : NDArray, shape (N, C, H, W), on CPU
-    cfg : dict
-        Settings, see :data:`DEFAULTS`.
+    cfg : TrainConfig or dict
+        Settings (a dict is read with :meth:`TrainConfig.from_dict`).
     ctxs : list of Context
         Devices; each global batch is split across them.
-    logdir : str
-        Run directory: mxboard events, checkpoints, samples.
+    run_dir : RunDir or str
+        Where checkpoints go (:class:`draw.rundir.RunDir`).
     state : dict, optional
         Counters of a checkpoint to resume from (``step``, ``epoch``, ``batch``).
     kvstore : KVStore, str or None, optional
-        Default: ``cfg['kvstore']`` when there are several devices. A distributed kvstore
+        Default: ``cfg.kvstore`` when there are several devices. A distributed kvstore
         (see :mod:`draw.distributed`) makes this one worker of several: it trains on its
         shard ``train_images[rank::num_workers]`` with ``batch_size / num_workers`` images
         per step, and only rank 0 writes checkpoints.
     """
 
-    def __init__(self, model, train_images, val_images, cfg, ctxs, logdir, state=None,
+    def __init__(self, model, train_images, val_images, cfg, ctxs, run_dir, state=None,
                  kvstore="default"):
-        self.cfg = dict(DEFAULTS, **cfg)
+        self.cfg = cfg if isinstance(cfg, TrainConfig) else TrainConfig.from_dict(cfg)
         self.model = model
         self.ctxs = ctxs
-        self.logdir = logdir
+        self.run_dir = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
         if kvstore == "default":
-            kvstore = self.cfg["kvstore"] if len(ctxs) > 1 else None
+            kvstore = self.cfg.kvstore if len(ctxs) > 1 else None
         self.rank = getattr(kvstore, "rank", 0)  # a local type name or None: 0 of 1
         self.num_workers = getattr(kvstore, "num_workers", 1)
         self.net = ModelWithLoss(model)
         self.net.hybridize(static_alloc=True, static_shape=True)
-        batch = self.cfg["batch_size"]
+        batch = self.cfg.batch_size
         if self.num_workers > 1:
             if batch % self.num_workers:
                 raise ValueError("batch_size %d is not divisible by the %d workers"
@@ -107,19 +96,19 @@ class Trainer:
             train_images = mx.nd.slice(train_images, begin=(self.rank,), end=(n,),
                                        step=(self.num_workers,))
         self.train_iter = BatchIterator(train_images, batch, shuffle=True,
-                                        seed=self.cfg["seed"], binarize=self.cfg["binarize"])
+                                        seed=self.cfg.seed, binarize=self.cfg.binarize)
         self.full_val_images = val_images
-        self.val_images = val_images[:self.cfg["num_val"]] if self.cfg["num_val"] else val_images
+        self.val_images = val_images[:self.cfg.num_val] if self.cfg.num_val else val_images
         self._last_eval = (None, None)
         self._last_checkpoint = None
         self.trainer = gluon.Trainer(
             model.collect_params(), "adam",
-            {"learning_rate": self.cfg["learning_rate"], "beta1": self.cfg["beta1"],
-             "beta2": self.cfg["beta2"]},
+            {"learning_rate": self.cfg.learning_rate, "beta1": self.cfg.beta1,
+             "beta2": self.cfg.beta2},
             kvstore=kvstore, update_on_kvstore=False if kvstore else None)
         self._trained_params = [p for p in model.collect_params().values()
                                 if p.grad_req != "null"]
-        self.state = dict(step=0, epoch=0, batch=0, seed=self.cfg["seed"], nonfinite=0)
+        self.state = dict(step=0, epoch=0, batch=0, seed=self.cfg.seed, nonfinite=0)
         self.interrupted = None
         self._writer = None
         self._consecutive_nonfinite = 0
@@ -160,7 +149,7 @@ class Trainer:
         norm, loss_sum = (float(v) for v in mx.nd.concat(norm, loss_sum, dim=0).asnumpy())
         if not (np.isfinite(norm) and np.isfinite(loss_sum)):
             return losses, float("nan"), False
-        clip = self.cfg["clip_gradient"]
+        clip = self.cfg.clip_gradient
         if clip and clip > 0 and norm > clip:
             scale = clip / (norm + 1e-6)
             for ctx in self.ctxs:
@@ -192,22 +181,22 @@ class Trainer:
             The final validation result (nats), or None when interrupted.
         """
         cfg, st = self.cfg, self.state
-        max_steps = cfg["max_steps"] or None
-        mx.random.seed(_rng_seed(cfg["seed"], st["step"], self.rank))
+        max_steps = cfg.max_steps or None
+        mx.random.seed(_rng_seed(cfg.seed, st["step"], self.rank))
         log.info("%s; contexts: %s%s; %d train / %d val images; batch %d; %d steps/epoch",
-                 THREADS_NOTE or "OpenMP threads: MXNet default", self.ctxs,
+                 runtime.THREADS_NOTE or "OpenMP threads: MXNet default", self.ctxs,
                  "; worker %d of %d" % (self.rank, self.num_workers)
                  if self.num_workers > 1 else "",
-                 len(self.train_iter.images), len(self.val_images), cfg["batch_size"],
+                 len(self.train_iter.images), len(self.val_images), cfg.batch_size,
                  len(self.train_iter))
-        total = max_steps or cfg["epochs"] * len(self.train_iter)
+        total = max_steps or cfg.epochs * len(self.train_iter)
         bar = _progress_bar(progress, total=total, initial=st["step"])
         tick, tick_step = time.time(), st["step"]
         self.interrupted = None
         self._writer = writer
         with _StopSignals() as stop:
             try:
-                while st["epoch"] < cfg["epochs"] and not (max_steps and st["step"] >= max_steps):
+                while st["epoch"] < cfg.epochs and not (max_steps and st["step"] >= max_steps):
                     for x in self.train_iter.epoch(st["epoch"], start=st["batch"]):
                         losses, norm, finite = self.step(x)
                         st["step"] += 1
@@ -215,38 +204,38 @@ class Trainer:
                         bar.update(1)
                         step = st["step"]
                         self._guard(finite, writer)
-                        if step % cfg["log_every"] == 0:
+                        if step % cfg.log_every == 0:
                             values = self._sync_scalars(losses, norm)
                             now = time.time()
-                            rate = (step - tick_step) * cfg["batch_size"] / (now - tick)
+                            rate = (step - tick_step) * cfg.batch_size / (now - tick)
                             self._log_step(writer, values, rate, bar)
                             tick, tick_step = now, step
-                        if (writer is not None and cfg["hist_every"]
-                                and step % cfg["hist_every"] == 0):
+                        if (writer is not None and cfg.hist_every
+                                and step % cfg.hist_every == 0):
                             self._log_histograms(writer)
-                        if cfg["val_every"] and step % cfg["val_every"] == 0:
+                        if cfg.val_every and step % cfg.val_every == 0:
                             self.evaluate(writer)
-                        if cfg["checkpoint_every"] and step % cfg["checkpoint_every"] == 0:
+                        if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
                             self.save_checkpoint()
                         if stop.signal or (max_steps and step >= max_steps):
                             break
                     else:
                         st["epoch"] += 1
                         st["batch"] = 0
-                        if cfg["val_each_epoch"]:
+                        if cfg.val_each_epoch:
                             self.evaluate(writer)
-                        if cfg["checkpoint_each_epoch"]:
+                        if cfg.checkpoint_each_epoch:
                             self.save_checkpoint()
                     if stop.signal:
                         saved = self.save_checkpoint()
                         self.interrupted = stop.signal
-                        last = checkpoint.list_steps(self.logdir)
+                        last = self.run_dir.steps()
                         log.info("%s: stopped after step %d; %s in %s (continue with "
                                  "--resume %s)", stop.signal, st["step"],
                                  "checkpoint written" if saved
                                  else "last checkpoint: step %s" % (last[-1] if last else
                                                                     "none"),
-                                 self.logdir, self.logdir)
+                                 self.run_dir.path, self.run_dir.path)
                         return None
             finally:
                 bar.close()
@@ -264,20 +253,20 @@ class Trainer:
                     "in this run)", st["step"], self._consecutive_nonfinite, st["nonfinite"])
         if writer is not None:
             writer.add_scalar("train/nonfinite_steps", st["nonfinite"], st["step"])
-        limit = self.cfg["max_nonfinite"]
+        limit = self.cfg.max_nonfinite
         if limit and self._consecutive_nonfinite >= limit:
-            last = checkpoint.list_steps(self.logdir)
+            last = self.run_dir.steps()
             raise TrainingError(
                 "step %d: loss or gradient non-finite for %d consecutive steps; stopped "
                 "without writing a checkpoint (last good one: %s)"
                 % (st["step"], self._consecutive_nonfinite,
-                   "step %d in %s" % (last[-1], self.logdir) if last else "none"))
+                   "step %d in %s" % (last[-1], self.run_dir.path) if last else "none"))
 
     def finish(self, writer):
         """Final evaluation (the full validation set too when ``num_val`` limits the
         periodic ones) and checkpoint."""
         result = self.evaluate(writer)
-        if self.rank == 0 and self.cfg["num_val"] and \
+        if self.rank == 0 and self.cfg.num_val and \
                 len(self.full_val_images) > len(self.val_images):
             result = self.validate(self.full_val_images)
             log.info("step %d: full validation bound %.3f nats on %d images (reconstruction "
@@ -308,7 +297,7 @@ class Trainer:
 
     def validate(self, images=None):
         """Mean bound (nats) on ``images`` (default: the periodic validation images)."""
-        batch = self.cfg["val_batch_size"] or self.cfg["batch_size"]
+        batch = self.cfg.val_batch_size or self.cfg.batch_size
         images = self.val_images if images is None else images
         return evaluate_bound(self.net, images, batch, self.ctxs)
 
@@ -326,15 +315,15 @@ class Trainer:
         # MXNet cannot export its RNG state: it is reseeded here from (seed, step, rank),
         # and a run resumed from this checkpoint reseeds the same way, so both draw the
         # same noise
-        mx_seed = _rng_seed(self.cfg["seed"], step, self.rank)
+        mx_seed = _rng_seed(self.cfg.seed, step, self.rank)
         if self.rank == 0:
             if self._writer is not None:  # events up to this step reach the disk first
                 self._writer.flush()
             name, keys, pos, has_gauss, cached = np.random.get_state()
             state = dict(self.state, mx_seed=mx_seed,
                          numpy_rng=[name, keys.tolist(), int(pos), int(has_gauss), float(cached)])
-            checkpoint.save(self.logdir, step, self.model, self.trainer, state,
-                            keep=self.cfg["keep_checkpoints"])
+            self.run_dir.save_checkpoint(step, self.model, self.trainer, state,
+                                         keep=self.cfg.keep_checkpoints)
         mx.random.seed(mx_seed)
         return self.rank == 0
 
@@ -437,11 +426,3 @@ def write_samples(model, out_dir, n=64, ctx=None, seed=None, gif=True, boxes=Tru
         save_gif(path, frames)
         written.append(path)
     return written
-
-
-def summarize_run(logdir, result, elapsed, step):
-    """Write ``<logdir>/result.json`` with the final numbers of a run."""
-    checkpoint.write_json(os.path.join(logdir, "result.json"),
-                          dict(result or {}, step=step, wall_time_s=round(elapsed, 1)))
-    log.info("run summary: %s", json.dumps(dict(result or {}, step=step,
-                                                 wall_time_s=round(elapsed, 1))))

@@ -7,12 +7,9 @@
 
 See draw/benchmark.py for what is measured and the FLOP formulas.
 """
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import draw  # noqa: E402,F401  (chooses the OpenMP thread count before MXNet starts)
-from draw.benchmark import main  # noqa: E402
+from draw.benchmark import main
 
 if __name__ == "__main__":
     main(sys.argv[1:])

@@ -5,14 +5,10 @@ split of the run's dataset (binarized MNIST: train/val/test; Omniglot: train/tes
     python examples/evaluate.py runs/draw_mnist --split test
     python examples/evaluate.py results --split test --json results/test_bound.json
 """
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import draw  # noqa: E402,F401
-from draw.cli import (main, non_negative_int, positive_int, run_evaluate,  # noqa: E402
-                      script_parser)
-from draw.datasets import default_data_dir, default_source  # noqa: E402
+from draw.cli import evaluate, main, non_negative_int, positive_int, script_parser
+from draw.config import default_data_dir, default_source
 
 
 def parser():
@@ -33,4 +29,4 @@ def parser():
 
 
 if __name__ == "__main__":
-    main(run_evaluate, parser().parse_args())
+    main(evaluate, parser().parse_args(sys.argv[1:]))

@@ -10,15 +10,13 @@ Each worker trains on its own shard of the data with batch_size / n images per s
 scheduler that sets DMLC_ROLE, DMLC_PS_ROOT_URI, DMLC_PS_ROOT_PORT, DMLC_NUM_SERVER and
 DMLC_NUM_WORKER (see README, "Several machines").
 """
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import argparse  # noqa: E402
+import argparse
 
-from draw._runtime import available_cores  # noqa: E402
-from draw.cli import ArgumentParser, positive_int  # noqa: E402
-from draw.distributed import launch_local  # noqa: E402
+from draw.runtime import available_cores
+from draw.cli import ArgumentParser, positive_int
+from draw.distributed import launch_local
 
 
 def parser():

@@ -4,12 +4,9 @@ canvas over all T steps (DRAW: with the write attention box in red).
 
     python examples/sample.py runs/draw_mnist --out samples/ -n 64 --seed 1
 """
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import draw  # noqa: E402,F401
-from draw.cli import main, positive_int, run_sample, script_parser  # noqa: E402
+from draw.cli import main, positive_int, sample, script_parser
 
 
 def parser():
@@ -25,4 +22,4 @@ def parser():
 
 
 if __name__ == "__main__":
-    main(run_sample, parser().parse_args())
+    main(sample, parser().parse_args(sys.argv[1:]))

@@ -8,9 +8,8 @@ extra and Chromium: apt install chromium).
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from draw.cli import script_parser  # noqa: E402
-from draw.tensorboard import ScreenshotError, capture  # noqa: E402
+from draw.cli import script_parser
+from draw.tensorboard import ScreenshotError, capture
 
 
 def main(argv):

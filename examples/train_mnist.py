@@ -6,13 +6,9 @@
     python examples/train_mnist.py --no-attention --logdir runs/draw_noattn
     python examples/train_mnist.py --resume runs/draw_mnist --epochs 40
 """
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import draw  # noqa: E402  (first: chooses the OpenMP thread count before MXNet starts)
-from draw.cli import (add_train_args, explicit_options, main, script_parser,  # noqa: E402
-                      positive_int, run_train)
+from draw.cli import add_train_args, explicit_options, main, positive_int, script_parser, train
 
 
 def parser():
@@ -40,9 +36,8 @@ def run(argv):
         image_shape=[1, 28, 28], num_steps=args.num_steps,
         num_recurrent_units=args.num_recurrent_units, latent_dim=args.latent_dim,
         read_size=args.read_size, write_size=args.write_size, attention=args.attention)}
-    return run_train(args, model, args.dataset,
-                     binarize="dynamic" if args.dataset == "mnist" else None,
-                     explicit=explicit_options(p, argv))
+    return train(args, model, args.dataset, explicit=explicit_options(p, argv),
+                 binarize="dynamic" if args.dataset == "mnist" else None)
 
 
 if __name__ == "__main__":

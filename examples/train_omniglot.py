@@ -8,14 +8,10 @@ every 20,000 samples and on the whole test split at the end.
     python examples/train_omniglot.py --gpus 0,1 -b 64 --logdir results/2gpu
     python examples/train_omniglot.py --resume results
 """
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import draw  # noqa: E402,F401  (first: sets up OpenMP before MXNet starts)
-from draw.cli import (add_train_args, explicit_options, main, script_parser,  # noqa: E402
-                      positive_int, run_train)
-from draw.context import UsageError  # noqa: E402
+from draw.cli import add_train_args, explicit_options, main, positive_int, script_parser, train
+from draw.errors import UsageError
 
 
 def parser():
@@ -53,10 +49,8 @@ def run(argv):
             raise UsageError("--%s (%d) is smaller than the batch size (%d)"
                              % (name, getattr(args, name), per))
     args.max_steps = args.max_steps or args.num_train_samples // per
-    args.val_every = args.val_freq // per
     args.checkpoint_every = args.checkpoint_freq // per
     args.num_val = args.num_val_samples
-    args.val_each_epoch = False
     explicit = explicit_options(p, argv)
     renamed = {"num_train_samples": "max_steps", "val_freq": "val_every",
                "checkpoint_freq": "checkpoint_every"}
@@ -65,7 +59,8 @@ def run(argv):
         image_shape=[1, 28, 28], num_steps=args.num_steps, num_latent_maps=args.num_latent_maps,
         num_recurrent_maps=args.num_recurrent_maps, kernel_size=args.kernel_size)}
     dataset = "omniglot" if args.split == "drawers" else "omniglot_alphabets"
-    return run_train(args, model, dataset, binarize="dynamic", explicit=explicit)
+    return train(args, model, dataset, explicit=explicit, binarize="dynamic",
+                 val_every=args.val_freq // per, val_each_epoch=False)
 
 
 if __name__ == "__main__":

@@ -9,15 +9,18 @@ import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from draw import runtime
 
-import draw  # noqa: E402,F401  (sets OMP_NUM_THREADS before mxnet is imported)
+runtime.setup()  # OpenMP threads chosen before MXNet starts, as the command-line tools do
+
+from draw import config  # noqa: E402
 from draw import datasets  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _source_dir():
-    candidates = [os.environ.get(datasets.SOURCE_ENV),
+    candidates = [os.environ.get(config.SOURCE_ENV),
                   os.path.join(ROOT, "..", "shared", "data")]
     for c in candidates:
         if c and os.path.isdir(c):
@@ -31,7 +34,7 @@ def source_dir():
     path = _source_dir()
     if path is None:
         msg = ("original dataset files not found: set $%s or put them in ../shared/data"
-               % datasets.SOURCE_ENV)
+               % config.SOURCE_ENV)
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(msg)
         pytest.skip(msg)

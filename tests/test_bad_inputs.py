@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from draw import context, datasets
-from draw.context import UsageError
+from draw.errors import UsageError
 
 from .conftest import run_script
 

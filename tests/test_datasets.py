@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from draw import datasets
-from draw.datasets import DatasetError
+from draw.errors import DatasetError
 
 from .conftest import run_script
 

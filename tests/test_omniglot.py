@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from draw import datasets, omniglot
-from draw.datasets import DatasetError
+from draw.errors import DatasetError
 
 from .conftest import run_script
 

@@ -13,9 +13,10 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from draw import checkpoint, events
+from draw import events, rundir
 from draw.registry import get_model
-from draw.train import Trainer, TrainingError
+from draw.errors import TrainingError
+from draw.train import Trainer
 
 from .conftest import ROOT, run_script
 
@@ -43,7 +44,7 @@ def wait_for(condition, timeout=180, what="condition"):
 
 def params_of(logdir, step):
     return {k: v.asnumpy() for k, v in
-            mx.nd.load(checkpoint.paths(str(logdir), step)[0]).items()}
+            mx.nd.load(rundir.paths(str(logdir), step)[0]).items()}
 
 
 def scalars(logdir, tag):
@@ -78,7 +79,7 @@ def test_sigkill_then_resume_is_bit_exact(reference_run, tmp_path, data_dir):
     logdir = tmp_path / "killed"
     proc = start(RUN + ["--max_steps", str(STEPS)], logdir, data_dir)
     try:
-        wait_for(lambda: any(s >= 150 for s in checkpoint.list_steps(str(logdir))),
+        wait_for(lambda: any(s >= 150 for s in rundir.list_steps(str(logdir))),
                  what="the checkpoint at step 150")
         time.sleep(0.15)  # a few steps (and event records) past the checkpoint
         proc.kill()
@@ -86,12 +87,12 @@ def test_sigkill_then_resume_is_bit_exact(reference_run, tmp_path, data_dir):
         proc.wait(60)
     assert proc.returncode == -signal.SIGKILL
     assert not (logdir / "result.json").exists(), "the run finished before it was killed"
-    killed_at = checkpoint.list_steps(str(logdir))[-1]
+    killed_at = rundir.list_steps(str(logdir))[-1]
     assert killed_at < STEPS
     # (a) every committed checkpoint is complete and loads
-    for step in checkpoint.list_steps(str(logdir)):
-        params, states, state_json = checkpoint.paths(str(logdir), step)
-        assert checkpoint.read_json(state_json)["step"] == step
+    for step in rundir.list_steps(str(logdir)):
+        params, states, state_json = rundir.paths(str(logdir), step)
+        assert rundir.read_json(state_json)["step"] == step
         assert mx.nd.load(params) and os.path.getsize(states) > 0
 
     proc = run_script(["examples/train_mnist.py", "--resume", str(logdir), "--no_progress",
@@ -130,7 +131,7 @@ def test_signal_finishes_step_and_checkpoints(tmp_path, data_dir, sig):
     m = re.search(r"%s: stopped after step (\d+); checkpoint written" % sig.name, stderr)
     assert m, stderr[-2000:]
     step = int(m.group(1))
-    assert checkpoint.list_steps(str(logdir))[-1] == step > 0
+    assert rundir.list_steps(str(logdir))[-1] == step > 0
     assert "Traceback" not in stderr and not (logdir / "result.json").exists()
     assert not [f for f in os.listdir(logdir) if ".tmp" in f]
     if sig == signal.SIGTERM:
@@ -138,7 +139,7 @@ def test_signal_finishes_step_and_checkpoints(tmp_path, data_dir, sig):
                            str(step + 5), "--no_progress", "--data_dir", data_dir])
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert "resumed %s at step %d" % (logdir, step) in proc.stderr
-        assert checkpoint.list_steps(str(logdir))[-1] == step + 5
+        assert rundir.list_steps(str(logdir))[-1] == step + 5
 
 
 # ----------------------------------------------------------------- non-finite guard
@@ -180,11 +181,11 @@ def test_nonfinite_run_stops_and_keeps_last_good_checkpoint(tmp_path):
     images = mx.nd.array(rng.rand(100, 1, 28, 28) > 0.5)
     trainer = _small_trainer(tmp_path, images)
     trainer.fit(writer=None, progress=False)
-    assert checkpoint.list_steps(str(tmp_path)) == [2, 4]
+    assert rundir.list_steps(str(tmp_path)) == [2, 4]
     files = {f: open(tmp_path / f, "rb").read() for f in os.listdir(tmp_path)}
     good = _values(trainer.model)
     trainer.train_iter.images = images * np.nan  # every following step is non-finite
-    trainer.cfg["max_steps"] = 40
+    trainer.cfg.max_steps = 40
     with pytest.raises(TrainingError, match=r"non-finite for 3 consecutive steps.*"
                                             r"last good one: step 4 in "):
         trainer.fit(writer=None, progress=False)
@@ -230,4 +231,4 @@ def test_epoch_checkpoints_configurable(tmp_path, each_epoch, expected):
     trainer = _small_trainer(tmp_path, images, max_steps=0, epochs=3, checkpoint_every=0,
                              checkpoint_each_epoch=each_epoch, keep_checkpoints=5)
     trainer.fit(writer=None, progress=False)
-    assert checkpoint.list_steps(str(tmp_path)) == expected
+    assert rundir.list_steps(str(tmp_path)) == expected

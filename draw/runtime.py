@@ -1,6 +1,10 @@
-"""Process-level set-up that must happen before MXNet is imported.
+"""Process-level set-up, made explicitly by the entry points (:func:`setup`).
 
-This module imports nothing from MXNet so that it can run first.
+The command-line tools call :func:`setup` first thing (through :func:`draw.cli.main`),
+and so do the benchmark workers and the test suite; a notebook may call it before
+anything imports MXNet. Importing :mod:`draw` changes nothing in the process.
+
+This module imports nothing from MXNet at import time, so that it can run first.
 """
 import os
 import sys
@@ -58,3 +62,19 @@ def configure_threads():
     THREADS_NOTE = ("OpenMP threads: %d (chosen by draw = available cores; "
                     "set OMP_NUM_THREADS to override)" % n)
     return n
+
+
+def setup():
+    """Set up the process for MXNet: choose the OpenMP threads (must come before MXNet is
+    imported, see :func:`configure_threads`), import MXNet with a clear error when it is
+    missing, and give the main thread a single OpenMP thread. Returns the log line that
+    describes the thread choice."""
+    configure_threads()
+    try:
+        import mxnet  # noqa: F401
+    except ImportError:
+        raise ImportError(
+            "draw needs MXNet 1.9.1, which is not installed: pip install -e '.[cpu]' "
+            "(or '.[gpu]' for the CUDA 11.2 build; never both)") from None
+    limit_main_thread_openmp()
+    return THREADS_NOTE

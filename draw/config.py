@@ -1,0 +1,107 @@
+"""Configuration in one place: the training settings and where data live.
+
+:class:`TrainConfig` is every training setting with its default; the trainers' flags are
+generated from its fields (:func:`draw.cli.add_train_args`), a run's ``args.json`` stores
+it, and :data:`RESUMABLE` names the fields that may change when a run is resumed. Model
+settings are the models' constructor arguments, with the papers' configurations as
+presets in :mod:`draw.registry`.
+
+This module imports nothing from MXNet.
+"""
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from typing import Optional
+
+#: Environment variable naming the directory of original dataset files (no download).
+SOURCE_ENV = "DRAW_DATA_SOURCE"
+#: Environment variable naming the directory of converted datasets.
+DATA_DIR_ENV = "DRAW_DATA_DIR"
+
+#: kvstore types the trainers accept
+KVSTORES = ("device", "local", "nccl", "dist_sync", "dist_device_sync", "dist_async")
+
+#: Settings of an old ``args.json`` that no longer exist (read and ignored).
+RETIRED = ("num_samples",)
+
+
+def default_data_dir():
+    """``$DRAW_DATA_DIR``, else ``~/.mxnet/datasets/draw``."""
+    return os.environ.get(DATA_DIR_ENV) or os.path.join(
+        os.path.expanduser("~"), ".mxnet", "datasets", "draw")
+
+
+def default_source():
+    """``$DRAW_DATA_SOURCE`` or None (download)."""
+    return os.environ.get(SOURCE_ENV) or None
+
+
+def _setting(default, help=None, flags=(), kind=None, group="training", resumable=False):
+    """A :class:`TrainConfig` field. ``help`` (with ``flags``, e.g. ``("-b",)``) makes it
+    a command-line flag ``--<name>``; ``kind`` is the argparse type name in
+    :mod:`draw.cli` (``positive_int``, ``non_negative_int``, ``positive_float``, ...)."""
+    return field(default=default, metadata=dict(help=help, flags=tuple(flags), kind=kind,
+                                                group=group, resumable=resumable))
+
+
+@dataclass
+class TrainConfig:
+    """Training settings (both models). Steps are optimizer updates on a global batch."""
+
+    batch_size: int = _setting(100, "global batch size, split over devices", ("-b",),
+                               "positive_int")
+    learning_rate: float = _setting(1e-3, "Adam learning rate", ("-r",), "positive_float")
+    beta1: float = _setting(0.9, "Adam beta1", kind="unit_float")
+    beta2: float = _setting(0.999, "Adam beta2", kind="unit_float")
+    epochs: int = _setting(20, "number of epochs", kind="positive_int", resumable=True)
+    max_steps: int = _setting(0, "stop after this many updates in total, 0 = no limit",
+                              kind="non_negative_int", resumable=True)
+    clip_gradient: float = _setting(
+        10.0, "clip the global gradient norm of the mean loss; 0 = off", kind="float")
+    seed: int = _setting(0, "random seed", kind="int")
+    num_val: int = _setting(0, "validate on the first N validation images, 0 = all",
+                            kind="non_negative_int")
+    val_batch_size: int = _setting(0, "validation batch size, 0 = --batch_size",
+                                   kind="non_negative_int")
+    kvstore: str = _setting("device", kind="kvstore", group="devices", resumable=True,
+                            help="kvstore for several devices; dist_sync / dist_device_sync "
+                                 "train on several machines (see examples/launch_local.py)")
+    log_every: int = _setting(50, "log training scalars every N steps", kind="positive_int",
+                              group="output", resumable=True)
+    hist_every: int = _setting(500, "log gradient histograms every N steps, 0 = never",
+                               kind="non_negative_int", group="output", resumable=True)
+    checkpoint_every: int = _setting(
+        0, "also checkpoint every N steps (always at each epoch end), 0 = off",
+        kind="non_negative_int", group="output", resumable=True)
+    checkpoint_each_epoch: bool = _setting(True, resumable=True)
+    keep_checkpoints: int = _setting(3, "keep the newest K checkpoints", kind="positive_int",
+                                     group="output", resumable=True)
+    max_nonfinite: int = _setting(
+        20, "stop after N consecutive steps with a non-finite loss or gradient (each is "
+            "skipped), 0 = never", kind="non_negative_int", group="output", resumable=True)
+    #: validate every N steps (0 = only at epoch ends and the end)
+    val_every: int = _setting(0, resumable=True)
+    #: validate at every epoch end
+    val_each_epoch: bool = _setting(True)
+    #: None (images used as they are) or 'dynamic' (resampled Bernoulli every batch)
+    binarize: Optional[str] = _setting(None)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values):
+        """From ``to_dict()`` output (e.g. a run's ``args.json``); unknown keys are an
+        error, retired ones are dropped."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names - set(RETIRED))
+        if unknown:
+            raise ValueError("unknown training settings: %s" % ", ".join(unknown))
+        return cls(**{k: v for k, v in values.items() if k in names})
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+
+#: Settings that may change when a run is resumed (everything else comes from args.json).
+RESUMABLE = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.metadata["resumable"])

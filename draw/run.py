@@ -1,0 +1,217 @@
+"""The application: train, resume, sample and evaluate with plain arguments.
+
+Each function owns the order of one job's life (check the request, build the model, get
+the data, create or open the run directory, hand over to the training loop, write the
+results) and raises :mod:`draw.errors` exceptions with a one-line message. The
+command-line tools (:mod:`draw.cli`) only turn flags into these arguments; a notebook
+calls the same functions::
+
+    from draw import run
+    from draw.config import TrainConfig
+    run.train({"kind": "draw", "kwargs": {...}}, TrainConfig(max_steps=500),
+              "binarized_mnist", "runs/draw")
+    run.resume("runs/draw", changes={"max_steps": 1000})
+"""
+import logging
+import time
+
+import mxnet as mx
+
+from .config import RESUMABLE, TrainConfig
+from .datasets import ensure_dataset, fixed_binarization, load_dataset
+from .distributed import create_kvstore
+from .errors import CheckpointError, DatasetError, UsageError
+from .evaluate import evaluate_bound
+from .files import write_json
+from .logs import setup_logging
+from .loss import ModelWithLoss
+from .registry import model_from_config
+from .rundir import RunDir
+from .train import Trainer, param_digest, write_samples
+
+log = logging.getLogger("draw")
+
+
+def train(model_config, train_config, dataset, run_dir, contexts=None, data_dir=None,
+          source=None, progress=True):
+    """Start a new run in ``run_dir`` (which must be new or empty).
+
+    Parameters
+    ----------
+    model_config : dict
+        ``{"kind": "draw" | "convdraw", "kwargs": constructor arguments}``.
+    train_config : TrainConfig
+    dataset : str
+        Converted dataset name (``binarized_mnist``, ``mnist``, ``omniglot``, ...);
+        converted first when missing.
+    run_dir : str
+    contexts : list of Context, optional
+        Default ``[mx.cpu()]``.
+    data_dir, source : str, optional
+        Converted datasets; original files for a conversion (None: download).
+    progress : bool
+        tqdm progress bar (else a log line every ``log_every`` steps).
+
+    Returns
+    -------
+    dict or None
+        The final validation result (nats), None when stopped by a signal.
+    """
+    return _train(model_config, train_config, dataset, RunDir(run_dir), contexts, data_dir,
+                  source, progress, resuming=False)
+
+
+def resume(run_dir, changes=None, contexts=None, data_dir=None, source=None, progress=True):
+    """Continue the run in ``run_dir`` from its newest loadable checkpoint.
+
+    ``changes`` are settings the caller asked for explicitly, by name: model constructor
+    arguments, ``dataset`` or :class:`TrainConfig` fields. Those in
+    :data:`draw.config.RESUMABLE` (length, logging and checkpoint periods, kvstore)
+    override the run's; any other that differs from the run's is refused. Devices may
+    change. Returns as :func:`train`.
+    """
+    rd = RunDir(run_dir)
+    saved = rd.read_args()
+    changes = dict(changes or {})
+    _refuse_changes(saved, changes)
+    train_cfg = TrainConfig.from_dict(saved["train"]).replace(
+        **{k: v for k, v in changes.items() if k in RESUMABLE})
+    return _train(saved["model"], train_cfg, saved["dataset"], rd, contexts, data_dir, source,
+                  progress, resuming=True)
+
+
+def _refuse_changes(saved, changes):
+    """Refuse requested settings that contradict the run being resumed."""
+    conflicts = []
+    settings = dict(saved["model"]["kwargs"], dataset=saved["dataset"], **saved["train"])
+    for key, have in settings.items():  # model, dataset, training: the run's order
+        if key in changes and key not in RESUMABLE and changes[key] != have:
+            conflicts.append("%s=%s (run has %s)" % (key, changes[key], have))
+    if conflicts:
+        raise UsageError("--resume: the run was started with other settings: %s; resume "
+                         "without them or start a new run" % ", ".join(conflicts))
+
+
+def _train(model_cfg, train_cfg, dataset, rd, contexts, data_dir, source, progress,
+           resuming):
+    start = time.time()
+    setup_logging()
+    ctxs = contexts or [mx.cpu()]
+    kvstore, rank, num_workers = create_kvstore(train_cfg.kvstore, len(ctxs))
+    rd.writes = rank == 0  # only rank 0 of a distributed run writes files
+    if not resuming and rd.writes:
+        rd.check_new()
+    if train_cfg.batch_size % num_workers:
+        raise UsageError("--batch_size %d (global) is not divisible by the %d workers"
+                         % (train_cfg.batch_size, num_workers))
+    try:
+        model = model_from_config(model_cfg)
+    except (TypeError, ValueError) as e:
+        raise UsageError("bad model settings: %s" % e) from None
+    path = ensure_dataset(dataset, data_dir, source, log=log.info)
+    arrays, meta = load_dataset(path, require=("train_x",))
+    val_key = "val_x" if "val_x" in arrays else "test_x"  # Omniglot validates on its test split
+    if val_key not in arrays:
+        raise DatasetError("%s: has neither val_x nor test_x to validate on" % path)
+    image_shape = tuple(arrays["train_x"].shape[1:])
+    if image_shape != tuple(model.config()["image_shape"]):
+        raise UsageError("dataset %s has images %s but the model expects %s"
+                         % (dataset, image_shape, tuple(model.config()["image_shape"])))
+    if train_cfg.batch_size > len(arrays["train_x"]):
+        raise UsageError("--batch_size %d is larger than the training set (%d)"
+                         % (train_cfg.batch_size, len(arrays["train_x"])))
+    val = arrays[val_key]
+    if train_cfg.binarize == "dynamic":  # evaluate on one fixed binarization of the val set
+        val = fixed_binarization(val)
+    if not resuming and rd.writes:
+        rd.create({"model": {"kind": model.kind, "kwargs": model.config()},
+                   "dataset": dataset,
+                   "train": train_cfg.to_dict(),
+                   "dataset_meta": {"converter_version": meta.get("converter_version"),
+                                    "nd_sha256": meta.get("nd_sha256")}})
+    setup_logging(rd.file(rd.LOG) if rd.writes else None)
+    # seeded initialisation, finished by one forward pass (deferred shapes), so every
+    # worker of a distributed run starts from the same parameters
+    mx.random.seed(train_cfg.seed)
+    model.initialize(mx.init.Xavier(), ctx=ctxs)
+    model(mx.nd.zeros((1,) + image_shape, ctx=ctxs[0]))
+    trainer = Trainer(model, arrays["train_x"], val, train_cfg, ctxs, rd, kvstore=kvstore)
+    if resuming:
+        state = rd.load_checkpoint(model, trainer.trainer, ctx=ctxs)
+        rd.prepare_resume(state["step"])
+        trainer.restore_state(state)
+        log.info("resumed %s at step %d (epoch %d, batch %d)", rd.path, state["step"],
+                 state["epoch"], state["batch"])
+    writer = None
+    if rd.writes:
+        from mxboard import SummaryWriter
+        writer = SummaryWriter(logdir=rd.path, flush_secs=10)
+    try:
+        result = trainer.fit(writer, progress=progress and rd.writes)
+        if num_workers > 1:
+            log.info("worker %d of %d: step %d, parameter digest %s", rank, num_workers,
+                     trainer.state["step"], param_digest(model))
+        if trainer.interrupted or not rd.writes:
+            return result
+        written = write_samples(model, rd.path, n=64, ctx=ctxs[0], seed=train_cfg.seed)
+        log.info("wrote %s", ", ".join(written))
+    finally:
+        if writer is not None:
+            writer.close()
+    summary = rd.write_result(result, trainer.state["step"], time.time() - start)
+    log.info("run summary: %s", summary)
+    return result
+
+
+def load_model(run_dir, step=None, ctx=None):
+    """The model of a run with the parameters of its checkpoint ``step`` (default: the
+    newest). Returns ``(model, args.json dict, checkpoint state dict)``."""
+    rd = RunDir(run_dir, writes=False)
+    saved = rd.read_args("%s: not a run directory (no readable args.json)")
+    try:
+        model = model_from_config(saved["model"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError("%s/args.json: bad model settings (%s)" % (run_dir, e)) from None
+    state = rd.load_checkpoint(model, None, ctx=ctx or mx.cpu(), step=step)
+    return model, saved, state
+
+
+def sample(run_dir, out_dir=None, num_samples=64, step=None, ctx=None, seed=None, gif=True,
+           boxes=True, prefix="samples"):
+    """Sample a run's model: ``<prefix>.png`` (final canvases) and ``<prefix>.gif`` (every
+    step, attention boxes in red) in ``out_dir`` (default ``run_dir``). Returns the
+    written paths."""
+    model, _, _ = load_model(run_dir, step, ctx)
+    return write_samples(model, out_dir or run_dir, n=num_samples, ctx=ctx or mx.cpu(),
+                         seed=seed, gif=gif, boxes=boxes, prefix=prefix)
+
+
+def evaluate(run_dir, split="test", num_images=0, batch_size=100, step=None, contexts=None,
+             data_dir=None, source=None, seed=0, json_path=None):
+    """The variational bound (nats per image) of a run's checkpoint on a data split.
+
+    Images of a dynamically binarized dataset get the one fixed binarization that
+    training validated on. Returns a dict with ``total``, ``reconstruction``, ``kl``,
+    ``split``, ``images``, ``step`` and ``dataset`` (also written to ``json_path``).
+    """
+    ctxs = contexts or [mx.cpu()]
+    model, saved, state = load_model(run_dir, step, ctxs[0])
+    path = ensure_dataset(saved["dataset"], data_dir, source, log=log.info)
+    key = split + "_x"
+    arrays, _ = load_dataset(path, require=())
+    if key not in arrays:
+        raise UsageError("dataset %s has no %s split (has: %s)" % (
+            saved["dataset"], split,
+            ", ".join(sorted(k[:-2] for k in arrays if k.endswith("_x")))))
+    images = arrays[key][:num_images] if num_images else arrays[key]
+    if saved["train"].get("binarize") == "dynamic":  # the fixed binarization training used
+        images = fixed_binarization(images)
+    net = ModelWithLoss(model)
+    net.hybridize(static_alloc=True)
+    mx.random.seed(seed)
+    result = evaluate_bound(net, images, batch_size, ctxs)
+    result.update(split=split, images=len(images), step=state["step"],
+                  dataset=saved["dataset"])
+    if json_path:
+        write_json(json_path, result)
+    return result
