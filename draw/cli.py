@@ -10,7 +10,8 @@ import argparse
 import dataclasses
 import sys
 
-from .config import KVSTORES, TrainConfig, default_data_dir, default_source
+from .config import (DATA_DIR_ENV, KVSTORES, SOURCE_ENV, TrainConfig, default_data_dir,
+                     default_source)
 from .errors import CheckpointError, DatasetError, TrainingError, UsageError
 
 
@@ -180,6 +181,31 @@ def evaluate(args):
           % (args.checkpoint, result["step"], result["split"], result["images"],
              result["total"], result["reconstruction"], result["kl"]))
     return result
+
+
+def converter_parser(name, doc):
+    """The parser of a ``data/convert_<name>.py`` script: ``--source``, ``--out``,
+    ``--force``, ``--no-checksum``; the script adds its own."""
+    p = script_parser(doc)
+    p.add_argument("--source", default=default_source(),
+                   help="directory holding the original files (default: $%s; if unset, "
+                        "download from the official URLs)" % SOURCE_ENV)
+    p.add_argument("--out", default=default_data_dir(),
+                   help="output directory (default: $%s or ~/.mxnet/datasets/draw)"
+                        % DATA_DIR_ENV)
+    p.add_argument("--force", action="store_true", help="convert even if up to date")
+    p.add_argument("--no-checksum", dest="verify", action="store_false",
+                   help="accept files whose sha256 differs from the published one (their "
+                        "structure is still validated)")
+    return p
+
+
+def convert(name, args, settings=None):
+    """Convert dataset ``name`` with the flags of :func:`converter_parser` and the
+    converter's own ``settings`` (a dict, e.g. Omniglot's ``split``)."""
+    from .datasets import CONVERTERS
+    return CONVERTERS[name](out_dir=args.out, source=args.source, verify=args.verify,
+                            force=args.force, **(settings or {}))
 
 
 def main(fn, *fn_args):

@@ -21,6 +21,9 @@ DATA_DIR_ENV = "DRAW_DATA_DIR"
 #: kvstore types the trainers accept
 KVSTORES = ("device", "local", "nccl", "dist_sync", "dist_device_sync", "dist_async")
 
+#: Omniglot splits (see :mod:`draw.datasets.omniglot`)
+OMNIGLOT_SPLITS = ("drawers", "alphabets")
+
 #: Settings of an old ``args.json`` that no longer exist (read and ignored).
 RETIRED = ("num_samples",)
 

@@ -18,7 +18,8 @@ import time
 import mxnet as mx
 
 from .config import RESUMABLE, TrainConfig
-from .datasets import ensure_dataset, fixed_binarization, load_dataset
+from .batches import fixed_binarization
+from .datasets import ensure_dataset, load_dataset
 from .distributed import create_kvstore
 from .errors import CheckpointError, DatasetError, UsageError
 from .evaluate import evaluate_bound

@@ -20,7 +20,7 @@ from mxnet import autograd, gluon
 
 from . import runtime
 from .config import TrainConfig
-from .datasets import BatchIterator
+from .batches import BatchIterator
 from .evaluate import evaluate_bound
 from .loss import ModelWithLoss
 from .rundir import RunDir

@@ -9,7 +9,8 @@ import shutil
 import numpy as np
 import pytest
 
-from draw import context, datasets
+from draw import context
+from draw.datasets import store
 from draw.errors import UsageError
 
 from .conftest import run_script
@@ -169,7 +170,7 @@ def _broken_data(tmp_path, data_dir, case):
     else:
         message = "array 'train_x' is float32 (100, 784); images must be (N, C, H, W)"
     meta = {k: v for k, v in meta.items() if k not in ("nd_sha256", "arrays")}
-    datasets.write_dataset(str(out), "binarized_mnist", arrays, meta)
+    store.write_dataset(str(out), "binarized_mnist", arrays, meta)
     return str(out), message
 
 

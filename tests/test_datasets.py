@@ -12,7 +12,8 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from draw import datasets
+from draw import batches, datasets
+from draw.datasets import mnist, store
 from draw.errors import DatasetError
 
 from .conftest import run_script
@@ -31,9 +32,9 @@ def test_binarized_mnist_real(data_dir):
         assert set(np.unique(a)) == {0, 1}
     # mean intensity of binarized MNIST is about 0.13
     assert 0.1 < arrays["train_x"].asnumpy().mean() < 0.16
-    assert meta["checksum_verified"] and meta["converter_version"] == datasets.CONVERTER_VERSION
+    assert meta["checksum_verified"] and meta["converter_version"] == store.CONVERTER_VERSION
     assert {s["content_sha256"] for s in meta["sources"]} == \
-        set(datasets.CHECKSUMS["binarized_mnist"].values())
+        set(mnist.CHECKSUMS["binarized_mnist"].values())
 
 
 def test_mnist_real_split_and_values(tmp_path, source_dir):
@@ -72,7 +73,7 @@ def test_download_path_verifies_checksums(tmp_path, source_dir, monkeypatch):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        monkeypatch.setattr(datasets, "BINARIZED_MNIST_URLS",
+        monkeypatch.setattr(mnist, "BINARIZED_MNIST_URLS",
                             ("http://127.0.0.1:9/nothing/",  # refused: falls through
                              "http://127.0.0.1:%d/" % server.server_address[1]))
         path = datasets.convert_binarized_mnist(out_dir=str(tmp_path), source=None, **QUIET)
@@ -86,7 +87,7 @@ def test_download_path_verifies_checksums(tmp_path, source_dir, monkeypatch):
 
 
 def test_download_failure_is_clear(tmp_path, monkeypatch):
-    monkeypatch.setattr(datasets, "MNIST_URLS", ("http://127.0.0.1:9/",))
+    monkeypatch.setattr(mnist, "MNIST_URLS", ("http://127.0.0.1:9/",))
     with pytest.raises(DatasetError, match="download failed.*--source"):
         datasets.convert_mnist(out_dir=str(tmp_path), source=None, **QUIET)
     assert not os.path.exists(tmp_path / "mnist.nd")
@@ -194,7 +195,7 @@ def test_corrupt_converted_file_detected(tmp_path, data_dir):
 
 def test_batch_iterator_order_and_binarization():
     images = mx.nd.array(np.arange(10 * 4).reshape(10, 1, 2, 2) / 40.0)
-    it = datasets.BatchIterator(images, 3, seed=5)
+    it = batches.BatchIterator(images, 3, seed=5)
     assert len(it) == 3
     full = [b.asnumpy() for b in it.epoch(2)]
     resumed = [b.asnumpy() for b in it.epoch(2, start=1)]
@@ -202,10 +203,10 @@ def test_batch_iterator_order_and_binarization():
     seen = np.concatenate(full).reshape(9, -1)[:, 0] * 10
     assert len(set(seen.round())) == 9  # no repeats within an epoch
     assert not np.array_equal(full[0], next(iter(it.epoch(3))).asnumpy())
-    dyn = datasets.BatchIterator(images, 5, seed=0, binarize="dynamic")
+    dyn = batches.BatchIterator(images, 5, seed=0, binarize="dynamic")
     b = next(iter(dyn.epoch(0))).asnumpy()
     assert set(np.unique(b)) <= {0.0, 1.0}
-    keep = datasets.BatchIterator(images, 4, shuffle=False, drop_last=False)
+    keep = batches.BatchIterator(images, 4, shuffle=False, drop_last=False)
     assert [len(b) for b in keep.epoch(0)] == [4, 4, 2]
     with pytest.raises(ValueError, match="larger than the dataset"):
-        datasets.BatchIterator(images, 11)
+        batches.BatchIterator(images, 11)

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from draw import datasets, omniglot
+from draw import datasets
+from draw.datasets import omniglot
 from draw.errors import DatasetError
 
 from .conftest import run_script

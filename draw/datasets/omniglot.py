@@ -26,17 +26,22 @@ import zipfile
 import numpy as np
 from PIL import Image
 
-from . import datasets
-from .errors import DatasetError
+from ..config import OMNIGLOT_SPLITS
+from ..errors import DatasetError
+from .store import convert_with, download, find_local
 
 URLS = ("https://github.com/brendenlake/omniglot/raw/master/python/",)
 SETS = ("images_background", "images_evaluation")
-#: sha256 of the upstream zip files (downloads must match).
-ZIP_SHA256 = datasets.CHECKSUMS["omniglot"]
+#: sha256 of the upstream zip files (downloads must match; local copies are validated by
+#: structure).
+ZIP_SHA256 = {
+    "images_background.zip": "ad41ab679c8b5d90b271ef46be6987cc81211774a695c29dcc5367b2b26ee640",
+    "images_evaluation.zip": "1f61a8f3366785b057fc117d9228e78a16e3d976c8953b2a10fcc74cf0609cee",
+}
 #: set -> (alphabets, characters, images)
 EXPECTED_COUNTS = {"images_background": (30, 964, 19280),
                    "images_evaluation": (20, 659, 13180)}
-SPLITS = ("drawers", "alphabets")
+SPLITS = OMNIGLOT_SPLITS
 TRAIN_DRAWERS = 14
 IMAGE_SIZE = 28
 _MEMBER = re.compile(r"^(images_background|images_evaluation)/([^/]+)/character(\d\d)/"
@@ -140,9 +145,9 @@ def convert_omniglot(out_dir=None, source=None, split="drawers", seed=0, verify=
         for set_name in SETS:
             filename = set_name + ".zip"
             if fetch.source:
-                path = datasets.find_local(fetch.source, "omniglot", (filename,))
+                path = find_local(fetch.source, "omniglot", (filename,))
             else:
-                path = datasets.download(URLS, (filename,), fetch.cache_dir)
+                path = download(URLS, (filename,), fetch.cache_dir)
             with open(path, "rb") as f:
                 digest = hashlib.sha256(f.read()).hexdigest()
             exact = digest == ZIP_SHA256[filename]
@@ -184,5 +189,9 @@ def convert_omniglot(out_dir=None, source=None, split="drawers", seed=0, verify=
                           if split == "drawers" else None, "image_size": IMAGE_SIZE,
                           "binarize_threshold": 0.5, "resize": "PIL BOX (area average)"}}
     name = "omniglot" if split == "drawers" else "omniglot_" + split
-    return datasets.convert_with(name, out_dir, build, settings, source,
-                                         verify, force, log)
+    return convert_with(name, out_dir, build, settings, ZIP_SHA256, source, verify, force, log)
+
+
+def convert_omniglot_alphabets(**kwargs):
+    """Omniglot with Lake et al.'s split (background alphabets / evaluation alphabets)."""
+    return convert_omniglot(split="alphabets", **kwargs)

@@ -1,0 +1,80 @@
+"""Mini-batches of in-memory images, and the fixed binarization used for evaluation."""
+import mxnet as mx
+import numpy as np
+
+#: Seed of the one binarization on which dynamically binarized data are evaluated.
+EVAL_BINARIZATION_SEED = 12345
+
+
+def fixed_binarization(images, seed=EVAL_BINARIZATION_SEED):
+    """One reproducible draw ``x ~ Bernoulli(images)``: how validation and test images of
+    a dynamically binarized dataset are evaluated (the same draw in training and in
+    ``examples/evaluate.py``).
+
+    Parameters
+    ----------
+    images : NDArray, shape (N, C, H, W), values in [0, 1]
+
+    Returns
+    -------
+    NDArray of 0/1, float32, same shape
+    """
+    mx.random.seed(seed)
+    return mx.nd.random.uniform_like(images.astype("float32")) < images
+
+
+class BatchIterator:
+    """Mini-batches from an in-memory image NDArray, in a reproducible order.
+
+    The order of epoch ``e`` is a permutation drawn from ``seed + e``, so a run resumed at
+    (epoch, batch) sees exactly the batches the uninterrupted run would have.
+
+    Parameters
+    ----------
+    images : NDArray, shape (N, C, H, W), uint8 or float32 in [0, 1]
+    batch_size : int
+    shuffle : bool
+    seed : int
+    binarize : None or 'dynamic'
+        'dynamic' resamples ``x ~ Bernoulli(x)`` for every batch (MNIST).
+    drop_last : bool
+        Drop the final incomplete batch (training) or keep it (evaluation).
+    """
+
+    def __init__(self, images, batch_size, shuffle=True, seed=0, binarize=None,
+                 drop_last=True):
+        if binarize not in (None, "dynamic"):
+            raise ValueError("binarize must be None or 'dynamic', got %r" % (binarize,))
+        if batch_size < 1:
+            raise ValueError("batch_size must be positive, got %d" % batch_size)
+        if drop_last and len(images) < batch_size:
+            raise ValueError("batch_size %d is larger than the dataset (%d images)"
+                             % (batch_size, len(images)))
+        self.images = images
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.binarize = binarize
+        self.drop_last = drop_last
+
+    def __len__(self):
+        n = len(self.images)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def order(self, epoch):
+        """Index order of ``epoch`` (numpy int64 array)."""
+        n = len(self.images)
+        if not self.shuffle:
+            return np.arange(n)
+        return np.random.RandomState((self.seed * 1000003 + epoch) % (2 ** 32)).permutation(n)
+
+    def epoch(self, epoch, start=0):
+        """Yield float32 batches (B, C, H, W) of ``epoch`` from batch index ``start``."""
+        order = self.order(epoch)
+        for b in range(start, len(self)):
+            idx = mx.nd.array(order[b * self.batch_size:(b + 1) * self.batch_size],
+                              dtype="int64")
+            x = mx.nd.take(self.images, idx).astype("float32")
+            if self.binarize == "dynamic":
+                x = mx.nd.random.uniform_like(x) < x
+            yield x
