@@ -173,6 +173,30 @@ class ConvDRAW(HybridBlock):
                     num_recurrent_maps=self.num_recurrent_maps,
                     encoder_maps=self.encoder_maps, kernel_size=self.kernel_size)
 
+    def forward_flops(self):
+        """Forward FLOPs per image (2 per multiply-add; convolutions only). Training costs
+        about 3x this.
+
+        Per step, with k x k kernels, U recurrent maps, E encoder maps, L latent maps,
+        state h x w and write output H/2 x W/2::
+
+            image encoder  2 x (h w E C k^2)     E(x - sigmoid(c)) and E(sigmoid(c))
+            encoder LSTM   h w 4U (E + 2U + U) k^2
+            decoder LSTM   h w 4U (L + E + U) k^2
+            posterior, prior  2 x h w 2L U k^2
+            write          (H/2)(W/2) 4C U k^2
+
+        plus, once per image, E(x) and its share of the encoder's gates, h w 4U E k^2.
+        """
+        c, h, w = self.image_shape
+        u, L, e, k2 = (self.num_recurrent_maps, self.num_latent_maps, self.encoder_maps,
+                       self.kernel_size ** 2)
+        pos = self.state_shape[0] * self.state_shape[1]
+        step = (2 * pos * e * c * k2 + pos * 4 * u * (e + 3 * u) * k2
+                + pos * 4 * u * (L + e + u) * k2 + 2 * pos * 2 * L * u * k2
+                + (h // 2) * (w // 2) * 4 * c * u * k2)
+        return 2.0 * (self.num_steps * step + pos * e * c * k2 + pos * 4 * u * e * k2)
+
     def latent_shape(self):
         """(L, h, w) of one step's latents."""
         return (self.num_latent_maps,) + self.state_shape

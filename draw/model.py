@@ -108,6 +108,34 @@ class DRAW(HybridBlock):
         """N of the write window (for drawing attention boxes), None without attention."""
         return self.write.num_glimpses if self.attention else None
 
+    def forward_flops(self):
+        """Forward FLOPs per image (2 per multiply-add; matrix products only: elementwise
+        ops, building the filterbanks and the loss are not counted). Training costs about
+        3x this (the backward pass computes two products per forward product).
+
+        Per step, with U units, Z latents, read N_r, write N_w, an A x B image with C
+        channels (no attention: the read is ``[x, x_hat]`` and the write a dense layer)::
+
+            encoder LSTM   4U (R + U + U)        R = 2 C N_r^2 (attention) or 2 C A B
+            decoder LSTM   4U (Z + U)
+            posterior      2Z U
+            attention      5U (read) + 5U + C N_w^2 U (write params and patch)
+            read filters   2 C (N_r B A + N_r A N_r)
+            write filters  C (B N_w N_w + B N_w A)
+            (no attention: write C A B U)
+        """
+        c, h, w = self.image_shape
+        u, z = self.num_recurrent_units, self.latent_dim
+        if self.attention:
+            nr, nw = self.read.num_glimpses, self.write.num_glimpses
+            read = 2 * c * nr * nr
+            att = 5 * u + 5 * u + c * nw * nw * u
+            filters = 2 * c * (nr * h * w + nr * w * nr) + c * (h * nw * nw + h * nw * w)
+        else:
+            read, att, filters = 2 * c * h * w, c * h * w * u, 0
+        macs = 4 * u * (read + 2 * u) + 4 * u * (z + u) + 2 * z * u + att + filters
+        return 2.0 * self.num_steps * macs
+
     def config(self):
         """Constructor arguments, JSON-serialisable (see :func:`draw.get_model`)."""
         return dict(image_shape=list(self.image_shape), num_steps=self.num_steps,

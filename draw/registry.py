@@ -1,4 +1,9 @@
-"""Model factory: named presets and rebuilding a model from its saved configuration."""
+"""Model factory: named presets and rebuilding a model from its saved configuration.
+
+:data:`PRESETS` is the one place the papers' configurations are written; the trainers'
+flag defaults, the benchmark and the tests take them from here. This module imports no
+MXNet until a model is built.
+"""
 
 #: Preset name -> (model kind, constructor arguments).
 PRESETS = {
@@ -9,7 +14,8 @@ PRESETS = {
                                        num_recurrent_units=256, latent_dim=100, attention=False)),
     # the reference Omniglot configuration of Convolutional DRAW
     "convdraw_omniglot": ("convdraw", dict(image_shape=[1, 28, 28], num_steps=16,
-                                           num_latent_maps=3, num_recurrent_maps=64)),
+                                           num_latent_maps=3, num_recurrent_maps=64,
+                                           encoder_maps=16, kernel_size=5)),
 }
 
 

@@ -1,15 +1,286 @@
 #!/usr/bin/env python
-"""Benchmark training and sampling speed, validation and conversion time, and memory.
+"""Speed benchmark of DRAW and ConvDRAW: training and sampling speed, validation and
+conversion time, and memory.
 
     python examples/benchmark.py                       # the table in README (several minutes)
     python examples/benchmark.py --workloads draw --repeats 3
     python examples/benchmark.py --gpu --json gpu.json
 
-See draw/benchmark.py for what is measured and the FLOP formulas.
-"""
-import sys
+For each workload (the presets draw_mnist, draw_mnist_noattn and convdraw_omniglot of
+draw.registry) a fresh worker process measures:
 
-from draw.benchmark import main
+* training samples/s: forward + backward + gradient clipping + Adam through
+  draw.train.Trainer, hybridized (static_alloc, static_shape) and imperative; warm-up
+  excluded; `repeats` timings of `steps` steps each, reported as median, min and max;
+* achieved GFLOP/s = training FLOPs per sample (3x the model's forward_flops()) x samples/s;
+* sampling: seconds to draw 64 images with every intermediate canvas;
+* one full validation pass (the bound on the whole validation split);
+* the worker's peak resident memory.
+
+The parent process also times the Omniglot conversion (both zips), collects the workers'
+results, prints a table and writes JSON. Each workload runs in its own process so that
+peak memory and thread state are its own.
+"""
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from draw import runtime
+from draw.cli import main, non_negative_int, positive_int, script_parser
+from draw.config import default_data_dir, default_source
+from draw.registry import PRESETS
+
+#: The measured configurations: a model preset (draw.registry), batch size, the dataset
+#: and split of the validation pass.
+WORKLOADS = {
+    "draw": dict(preset="draw_mnist", batch_size=100, dataset="binarized_mnist", split="val_x"),
+    "draw_noattn": dict(preset="draw_mnist_noattn", batch_size=100, dataset="binarized_mnist",
+                        split="val_x"),
+    "convdraw": dict(preset="convdraw_omniglot", batch_size=32, dataset="omniglot",
+                     split="test_x"),
+}
+
+#: ``--tiny``: the same code paths on small models (the test suite's smoke test).
+TINY = {
+    "draw": dict(batch_size=10, model=dict(num_steps=2, num_recurrent_units=16, latent_dim=4)),
+    "draw_noattn": dict(batch_size=10, model=dict(num_steps=2, num_recurrent_units=16,
+                                                  latent_dim=4)),
+    "convdraw": dict(batch_size=4, model=dict(num_steps=2, num_recurrent_maps=8)),
+}
+
+#: Validation split sizes, used for synthetic data when the dataset is not converted.
+VALIDATION_SIZES = {"binarized_mnist": 10000, "omniglot": 9738}
+
+
+def _stats(values):
+    return {"median": float(np.median(values)), "min": float(np.min(values)),
+            "max": float(np.max(values)), "values": [float(v) for v in values]}
+
+
+# --------------------------------------------------------------------------- worker
+
+def _worker(name, settings, ctx_spec, data_dir, warmup, repeats, steps, validation_limit):
+    """Measure one workload in this process; returns a JSON-serialisable dict."""
+    threads = runtime.setup()  # before MXNet starts
+    import mxnet as mx
+    from draw.context import parse_contexts
+    from draw.datasets import load_dataset
+    from draw.evaluate import evaluate_bound
+    from draw.registry import model_from_config
+    from draw.train import Trainer
+
+    ctxs = parse_contexts(gpu=ctx_spec == "gpu")
+    batch = settings["batch_size"]
+    model_cfg = {"kind": settings["kind"], "kwargs": settings["model"]}
+    shape = tuple(settings["model"]["image_shape"])
+    rng = np.random.RandomState(0)
+    train = mx.nd.array(rng.rand(max(4 * batch, 64), *shape) > 0.5, dtype="uint8")
+    result = {"workload": name, "batch_size": batch, "model": model_cfg,
+              "threads": threads or "OpenMP threads: MXNet default",
+              "contexts": [str(c) for c in ctxs]}
+    flops = model_from_config(model_cfg).forward_flops()
+    result["gflop_per_sample_forward"] = flops / 1e9
+    result["gflop_per_sample_train"] = 3 * flops / 1e9
+
+    for mode in ("hybridized", "imperative"):
+        mx.random.seed(0)
+        model = model_from_config(model_cfg)
+        model.initialize(mx.init.Xavier(), ctx=ctxs)
+        trainer = Trainer(model, train, train[:batch], dict(batch_size=batch), ctxs,
+                          run_dir=tempfile.gettempdir())
+        if mode == "imperative":
+            trainer.net.hybridize(active=False)
+        batches = [b for b in trainer.train_iter.epoch(0)]
+        for i in range(warmup):
+            trainer.step(batches[i % len(batches)])
+        mx.nd.waitall()
+        rates = []
+        for r in range(repeats):
+            start = time.perf_counter()
+            for i in range(steps):
+                trainer.step(batches[i % len(batches)])
+            mx.nd.waitall()
+            rates.append(steps * batch / (time.perf_counter() - start))
+        result["train_" + mode] = _stats(rates)
+
+    # sampling (with the hybridized model's parameters, imperative generation as users do)
+    times = []
+    for r in range(warmup + repeats):
+        start = time.perf_counter()
+        canvases, _ = model.sample(64, ctx=ctxs[0])
+        canvases.wait_to_read()
+        if r >= warmup:
+            times.append(time.perf_counter() - start)
+    result["sample_64_seconds"] = _stats(times)
+    result["sample_images_per_sec"] = 64 / float(np.median(times))
+
+    # one validation pass
+    path = os.path.join(data_dir, settings["dataset"] + ".nd") if data_dir else None
+    if path and os.path.isfile(path):
+        images = load_dataset(path, require=(settings["split"],))[0][settings["split"]]
+        result["validation_data"] = path
+    else:
+        n = VALIDATION_SIZES[settings["dataset"]]
+        images = mx.nd.array(rng.rand(n, *shape) > 0.5, dtype="uint8")
+        result["validation_data"] = "synthetic"
+    total = len(images)
+    used = images[:validation_limit] if validation_limit else images
+    net = trainer.net
+    net.hybridize(static_alloc=True, static_shape=False)
+    evaluate_bound(net, used[:batch], batch, ctxs)  # warm-up
+    start = time.perf_counter()
+    evaluate_bound(net, used, batch, ctxs)
+    elapsed = time.perf_counter() - start
+    result["validation"] = {"images": total, "measured_images": len(used),
+                            "images_per_sec": len(used) / elapsed,
+                            "seconds": elapsed * total / len(used),
+                            "extrapolated": len(used) < total}
+    train_median = result["train_hybridized"]["median"]
+    result["train_gflops"] = train_median * 3 * flops / 1e9
+    result["hybrid_over_imperative"] = train_median / result["train_imperative"]["median"]
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return result
+
+
+# --------------------------------------------------------------------------- parent
+
+def time_omniglot_conversion(source, log=print):
+    """Seconds to convert both Omniglot zips from ``source`` (into a temporary directory)."""
+    from draw.datasets import convert_omniglot
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        convert_omniglot(out_dir=out, source=source, force=True, log=lambda *a: None)
+        return time.perf_counter() - start
+
+
+def _cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def format_table(results):
+    """Markdown table of the workloads' results."""
+    rows = ["| workload | train samples/s (median, min-max) | GFLOP/s | hybrid / imperative "
+            "| sample 64 images (s) | full validation (s) | peak RSS (MB) |",
+            "|---|---|---|---|---|---|---|"]
+    for r in results:
+        t = r["train_hybridized"]
+        v = r["validation"]
+        rows.append("| %s | %.1f (%.1f-%.1f) | %.1f | %.2fx | %.3f | %.1f%s | %.0f |" % (
+            r["workload"], t["median"], t["min"], t["max"], r["train_gflops"],
+            r["hybrid_over_imperative"], r["sample_64_seconds"]["median"], v["seconds"],
+            " (est.)" if v["extrapolated"] else "", r["peak_rss_mb"]))
+    return "\n".join(rows)
+
+
+def parse_args(argv=None):
+    p = script_parser(__doc__)
+    p.add_argument("--workloads", default="draw,draw_noattn,convdraw",
+                   help="comma-separated subset of %s" % ", ".join(WORKLOADS))
+    p.add_argument("--tiny", action="store_true",
+                   help="small models, for a quick check of the harness")
+    p.add_argument("--gpu", action="store_true", help="measure on GPU 0")
+    p.add_argument("--warmup", type=non_negative_int, default=2, help="warm-up steps")
+    p.add_argument("--repeats", type=positive_int, default=5, help="timed repeats")
+    p.add_argument("--steps", type=positive_int, default=3, help="training steps per repeat")
+    p.add_argument("--validation_limit", type=non_negative_int, default=1000,
+                   help="time the validation pass on at most N images and extrapolate to "
+                        "the full split, 0 = the full split (default %(default)s)")
+    p.add_argument("--no_conversion", action="store_true",
+                   help="do not time the Omniglot conversion")
+    p.add_argument("--json", default="benchmark.json", help="output JSON (default %(default)s)")
+    p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--settings", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--data_dir", default=default_data_dir(),
+                   help="converted datasets (for the validation pass; synthetic data of the "
+                        "same size when absent)")
+    p.add_argument("--source", default=default_source(),
+                   help="original dataset files (for the conversion timing)")
+    args = p.parse_args(argv)
+    names = [n for n in args.workloads.split(",") if n]
+    unknown = [n for n in names if n not in WORKLOADS]
+    if unknown or not names:
+        p.error("--workloads: unknown %s (choose from %s)"
+                % (", ".join(unknown) or "(none)", ", ".join(WORKLOADS)))
+    args.names = names
+    return args
+
+
+def settings_for(name, tiny):
+    """A workload's settings with its preset's model kind and arguments (``kind``,
+    ``model``), shrunk with ``tiny``."""
+    s = json.loads(json.dumps(WORKLOADS[name]))
+    kind, kwargs = PRESETS[s["preset"]]
+    s.update(kind=kind, model=json.loads(json.dumps(kwargs)))
+    if tiny:
+        s["batch_size"] = TINY[name]["batch_size"]
+        s["model"].update(TINY[name]["model"])
+    return s
+
+
+def run(argv=None):
+    args = parse_args(argv)
+    if args.worker:
+        result = _worker(args.worker, json.loads(args.settings), "gpu" if args.gpu else "cpu",
+                         args.data_dir, args.warmup, args.repeats, args.steps,
+                         args.validation_limit)
+        print(json.dumps(result))
+        return result
+    from draw.context import parse_contexts
+    parse_contexts(gpu=args.gpu)  # a clear error before any work
+    report = {"machine": {"cpu": _cpu_name(), "cores": runtime.available_cores(),
+                          "python": platform.python_version(),
+                          "omp_num_threads": os.environ.get("OMP_NUM_THREADS")},
+              "settings": {k: getattr(args, k) for k in ("tiny", "gpu", "warmup", "repeats",
+                                                         "steps", "validation_limit")},
+              "workloads": []}
+    import mxnet as mx
+    report["machine"]["mxnet"] = mx.__version__
+    for name in args.names:
+        cmd = [sys.executable, os.path.abspath(__file__), "--worker", name,
+               "--settings", json.dumps(settings_for(name, args.tiny)),
+               "--warmup", str(args.warmup), "--repeats", str(args.repeats),
+               "--steps", str(args.steps), "--validation_limit", str(args.validation_limit),
+               "--data_dir", args.data_dir or ""] + (["--gpu"] if args.gpu else [])
+        print("measuring %s ..." % name, file=sys.stderr, flush=True)
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if proc.returncode != 0:
+            lines = proc.stderr.strip().splitlines()
+            raise RuntimeError("benchmark of %s failed: %s" % (name, lines[-1] if lines else
+                                                                 proc.returncode))
+        report["workloads"].append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    if not args.no_conversion:
+        if args.source:
+            print("timing the Omniglot conversion ...", file=sys.stderr, flush=True)
+            report["omniglot_conversion_seconds"] = time_omniglot_conversion(args.source)
+        else:
+            report["omniglot_conversion_seconds"] = None
+    table = format_table(report["workloads"])
+    print(table)
+    threads = report["workloads"][0]["threads"] if report["workloads"] else ""
+    print("\n%s, %d cores; %s; MXNet %s" % (report["machine"]["cpu"], report["machine"]["cores"],
+                                             threads, report["machine"]["mxnet"]))
+    if report.get("omniglot_conversion_seconds") is not None:
+        print("Omniglot conversion (both zips): %.1f s" % report["omniglot_conversion_seconds"])
+    from draw.files import write_json
+    write_json(args.json, report)
+    print("wrote %s" % args.json)
+    return report
+
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main(run, sys.argv[1:])

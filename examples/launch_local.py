@@ -10,13 +10,108 @@ Each worker trains on its own shard of the data with batch_size / n images per s
 scheduler that sets DMLC_ROLE, DMLC_PS_ROOT_URI, DMLC_PS_ROOT_PORT, DMLC_NUM_SERVER and
 DMLC_NUM_WORKER (see README, "Several machines").
 """
-import sys
-
 import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
 
-from draw.runtime import available_cores
+from _tools import free_port
+
 from draw.cli import ArgumentParser, positive_int
-from draw.distributed import launch_local
+from draw.runtime import available_cores
+
+
+def _pump(stream, prefix, out):
+    for line in iter(stream.readline, ""):
+        out.write(prefix + line)
+        out.flush()
+    stream.close()
+
+
+def launch_local(command, num_workers=2, num_servers=1, timeout=3600, port=None,
+                 out=None, worker_threads=None):
+    """Run ``command`` as ``num_workers`` workers of a dist kvstore on this machine.
+
+    Starts a scheduler and ``num_servers`` servers (``python -c "import mxnet"``) and the
+    workers, all on 127.0.0.1; prefixes the workers' output with ``[worker i]``; waits
+    for the workers, then stops the servers and the scheduler. Everything is killed when
+    ``timeout`` seconds pass or the launcher is interrupted.
+
+    Parameters
+    ----------
+    command : list of str
+        The worker command, e.g. ``[sys.executable, "examples/train_mnist.py", ...,
+        "--kvstore", "dist_sync"]``.
+    worker_threads : int, optional
+        ``OMP_NUM_THREADS`` of each worker (default: the cores divided among the workers).
+
+    Returns
+    -------
+    int
+        0 when every worker succeeded, else the first non-zero exit status (124 on
+        timeout).
+    """
+    out = out or sys.stderr
+    port = port or free_port()
+    base = dict(os.environ, DMLC_PS_ROOT_URI="127.0.0.1", DMLC_PS_ROOT_PORT=str(port),
+                DMLC_NUM_SERVER=str(num_servers), DMLC_NUM_WORKER=str(num_workers),
+                DMLC_NODE_HOST="127.0.0.1", PYTHONUNBUFFERED="1")
+    service = dict(base, OMP_NUM_THREADS="1")
+    threads = worker_threads or max(1, available_cores() // num_workers)
+    worker_env = dict(base, DMLC_ROLE="worker", OMP_NUM_THREADS=str(threads))
+    server_cmd = [sys.executable, "-c", "import mxnet"]
+    procs, pumps = [], []
+    services = [subprocess.Popen(server_cmd, env=dict(service, DMLC_ROLE="scheduler"))]
+    services += [subprocess.Popen(server_cmd, env=dict(service, DMLC_ROLE="server"))
+                 for _ in range(num_servers)]
+    try:
+        for i in range(num_workers):
+            p = subprocess.Popen(command, env=worker_env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True)
+            t = threading.Thread(target=_pump, args=(p.stdout, "[worker %d] " % i, out),
+                                 daemon=True)
+            t.start()
+            procs.append(p)
+            pumps.append(t)
+        deadline = time.time() + timeout
+        status = None
+        while status is None:
+            codes = [p.poll() for p in procs]
+            failed = [c for c in codes if c not in (None, 0)]
+            if failed:
+                status = failed[0]
+            elif all(c == 0 for c in codes):
+                status = 0
+            elif any(s.poll() not in (None, 0) for s in services):
+                out.write("launch_local: a server or the scheduler died\n")
+                status = 1
+            elif time.time() > deadline:
+                out.write("launch_local: timed out after %d s; stopping all processes\n"
+                          % timeout)
+                status = 124
+            else:
+                time.sleep(0.1)
+        for t in pumps:
+            t.join(timeout=5)
+        if status == 0:  # servers exit once the workers have finalised
+            end = time.time() + 30
+            while time.time() < end and any(s.poll() is None for s in services):
+                time.sleep(0.1)
+        return status
+    finally:
+        for p in procs + services:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        end = time.time() + 10
+        for p in procs + services:
+            try:
+                p.wait(max(0.1, end - time.time()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
 
 
 def parser():

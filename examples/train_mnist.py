@@ -9,18 +9,24 @@
 import sys
 
 from draw.cli import add_train_args, explicit_options, main, positive_int, script_parser, train
+from draw.registry import PRESETS
+
+PAPER = PRESETS["draw_mnist"][1]  # the defaults
 
 
 def parser():
     p = script_parser(__doc__)
     m = p.add_argument_group("model")
-    m.add_argument("--num_steps", "-s", type=positive_int, default=64, help="T (default 64)")
-    m.add_argument("--num_recurrent_units", "-u", type=positive_int, default=256,
-                   help="LSTM units (default 256)")
-    m.add_argument("--latent_dim", "-l", type=positive_int, default=100,
-                   help="latent units per step (default 100)")
-    m.add_argument("--read_size", type=positive_int, default=2, help="read N (default 2)")
-    m.add_argument("--write_size", type=positive_int, default=5, help="write N (default 5)")
+    m.add_argument("--num_steps", "-s", type=positive_int, default=PAPER["num_steps"],
+                   help="T (default %(default)s)")
+    m.add_argument("--num_recurrent_units", "-u", type=positive_int,
+                   default=PAPER["num_recurrent_units"], help="LSTM units (default %(default)s)")
+    m.add_argument("--latent_dim", "-l", type=positive_int, default=PAPER["latent_dim"],
+                   help="latent units per step (default %(default)s)")
+    m.add_argument("--read_size", type=positive_int, default=PAPER["read_size"],
+                   help="read N (default %(default)s)")
+    m.add_argument("--write_size", type=positive_int, default=PAPER["write_size"],
+                   help="write N (default %(default)s)")
     m.add_argument("--no-attention", dest="attention", action="store_false",
                    help="read and write the whole image (the paper's second row)")
     m.add_argument("--dataset", choices=("binarized_mnist", "mnist"), default="binarized_mnist",
@@ -33,7 +39,7 @@ def run(argv):
     p = parser()
     args = p.parse_args(argv)
     model = {"kind": "draw", "kwargs": dict(
-        image_shape=[1, 28, 28], num_steps=args.num_steps,
+        image_shape=PAPER["image_shape"], num_steps=args.num_steps,
         num_recurrent_units=args.num_recurrent_units, latent_dim=args.latent_dim,
         read_size=args.read_size, write_size=args.write_size, attention=args.attention)}
     return train(args, model, args.dataset, explicit=explicit_options(p, argv),

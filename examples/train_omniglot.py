@@ -11,20 +11,27 @@ every 20,000 samples and on the whole test split at the end.
 import sys
 
 from draw.cli import add_train_args, explicit_options, main, positive_int, script_parser, train
+from draw.config import OMNIGLOT_SPLITS
 from draw.errors import UsageError
+from draw.registry import PRESETS
+
+REFERENCE = PRESETS["convdraw_omniglot"][1]  # the defaults
 
 
 def parser():
     p = script_parser(__doc__)
     m = p.add_argument_group("model")
-    m.add_argument("--num_steps", "-s", type=positive_int, default=16, help="T (default 16)")
-    m.add_argument("--num_latent_maps", "-l", type=positive_int, default=3,
-                   help="latent maps per step (default 3)")
-    m.add_argument("--num_recurrent_maps", "-u", type=positive_int, default=64,
-                   help="ConvLSTM hidden maps (default 64)")
-    m.add_argument("--kernel_size", "-k", type=positive_int, default=5,
+    m.add_argument("--num_steps", "-s", type=positive_int, default=REFERENCE["num_steps"],
+                   help="T (default %(default)s)")
+    m.add_argument("--num_latent_maps", "-l", type=positive_int,
+                   default=REFERENCE["num_latent_maps"],
+                   help="latent maps per step (default %(default)s)")
+    m.add_argument("--num_recurrent_maps", "-u", type=positive_int,
+                   default=REFERENCE["num_recurrent_maps"],
+                   help="ConvLSTM hidden maps (default %(default)s)")
+    m.add_argument("--kernel_size", "-k", type=positive_int, default=REFERENCE["kernel_size"],
                    help="odd kernel size of every convolution, below the image size "
-                        "(default 5)")
+                        "(default %(default)s)")
     r = p.add_argument_group("schedule (in samples, as the reference)")
     r.add_argument("--num_train_samples", "-t", type=positive_int, default=500000,
                    help="training length in samples (default 500000)")
@@ -34,7 +41,7 @@ def parser():
                    help="validate and log samples every N training samples (default 20000)")
     r.add_argument("--checkpoint_freq", type=positive_int, default=100000,
                    help="checkpoint every N training samples (default 100000)")
-    r.add_argument("--split", choices=("drawers", "alphabets"), default="drawers",
+    r.add_argument("--split", choices=OMNIGLOT_SPLITS, default="drawers",
                    help="drawers: 14/6 drawers of every character; alphabets: Lake et al.")
     return add_train_args(p, batch_size=32, learning_rate=5e-4, epochs=10 ** 6,
                           logdir="results", log_every=100, hist_every=1000)
@@ -56,7 +63,8 @@ def run(argv):
                "checkpoint_freq": "checkpoint_every"}
     explicit |= {renamed[k] for k in list(explicit) if k in renamed}
     model = {"kind": "convdraw", "kwargs": dict(
-        image_shape=[1, 28, 28], num_steps=args.num_steps, num_latent_maps=args.num_latent_maps,
+        image_shape=REFERENCE["image_shape"], num_steps=args.num_steps,
+        num_latent_maps=args.num_latent_maps,
         num_recurrent_maps=args.num_recurrent_maps, kernel_size=args.kernel_size)}
     dataset = "omniglot" if args.split == "drawers" else "omniglot_alphabets"
     return train(args, model, dataset, explicit=explicit, binarize="dynamic",

@@ -61,3 +61,17 @@ def run_script(args, env=None, timeout=600):
     full_env = dict(os.environ, **(env or {}))
     return subprocess.run([sys.executable] + args, cwd=ROOT, env=full_env, timeout=timeout,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def load_example(name):
+    """Import the tool script ``examples/<name>.py`` as a module (the tools live in
+    examples/, outside the package, with their helper ``examples/_tools.py``)."""
+    import importlib.util
+    folder = os.path.join(ROOT, "examples")
+    if folder not in sys.path:
+        sys.path.append(folder)
+    spec = importlib.util.spec_from_file_location("examples_" + name,
+                                                  os.path.join(folder, name + ".py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from draw.benchmark import forward_flops
+import draw
+from draw.model import DRAW
 
 from .conftest import run_script
 
@@ -14,12 +15,12 @@ def test_flop_counts_match_hand_counts():
     # per step: encoder 4*256*(8+512) + decoder 4*256*356 + posterior 2*100*256
     # + attention 10*256 + 25*256 + read filters 2*(2*28*28 + 2*28*2) + write 28*25 + 28*5*28
     macs = 532480 + 364544 + 51200 + 2560 + 6400 + 3360 + 4620
-    assert forward_flops("draw", paper) == 2 * 64 * macs  # 0.12 GFLOP per image
-    conv = dict(image_shape=[1, 28, 28], num_steps=16, num_latent_maps=3, num_recurrent_maps=64)
-    assert forward_flops("convdraw", conv) == pytest.approx(8.74e9, rel=1e-3)
+    assert DRAW(**paper).forward_flops() == 2 * 64 * macs  # 0.12 GFLOP per image
+    model = draw.get_model("convdraw_omniglot")
+    assert model.forward_flops() == pytest.approx(8.74e9, rel=1e-3)
     # the encoder ConvLSTM (E(x)'s share of its gates once per image) is 70 % of the cost
     enc = (16 * 144 * 4 * 64 * (16 + 3 * 64) * 25 + 144 * 4 * 64 * 16 * 25) * 2
-    assert enc / forward_flops("convdraw", conv) == pytest.approx(0.70, abs=0.01)
+    assert enc / model.forward_flops() == pytest.approx(0.70, abs=0.01)
 
 
 def test_benchmark_tiny_output_format(tmp_path, data_dir):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from .conftest import run_script
+from .conftest import load_example, run_script
 
 TINY = ["-s", "4", "-u", "32", "-l", "8", "-b", "50", "--log_every", "10",
         "--hist_every", "50", "--num_val", "1000", "--no_progress"]
@@ -164,7 +164,7 @@ def test_tensorboard_server_serves_the_run(short_run, monkeypatch):
     screenshot helper names what is missing when no Chromium is installed."""
     import urllib.request
 
-    from draw import tensorboard as tb
+    tb = load_example("tensorboard_screenshot")
     proc, url = tb.start_tensorboard(short_run[0])
     try:
         with urllib.request.urlopen(url + "data/plugin/scalars/tags", timeout=30) as r:

@@ -153,3 +153,11 @@ def test_get_model_round_trip():
         DRAW(num_steps=0)
     with pytest.raises(ValueError, match="larger than"):
         DRAW(image_shape=(1, 4, 4), read_size=5)
+
+
+def test_constructor_defaults_are_the_presets():
+    """The registry is where the papers' configurations are written; the constructors'
+    defaults must not drift from it."""
+    from convdraw.model import ConvDRAW
+    assert DRAW().config() == draw.get_model("draw_mnist").config()
+    assert ConvDRAW().config() == draw.get_model("convdraw_omniglot").config()
