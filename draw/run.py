@@ -138,15 +138,12 @@ def _train(model_cfg, train_cfg, dataset, rd, contexts, data_dir, source, progre
     model(mx.nd.zeros((1,) + image_shape, ctx=ctxs[0]))
     trainer = Trainer(model, arrays["train_x"], val, train_cfg, ctxs, rd, kvstore=kvstore)
     if resuming:
+        rd.prepare_resume()
         state = rd.load_checkpoint(model, trainer.trainer, ctx=ctxs)
-        rd.prepare_resume(state["step"])
         trainer.restore_state(state)
         log.info("resumed %s at step %d (epoch %d, batch %d)", rd.path, state["step"],
                  state["epoch"], state["batch"])
-    writer = None
-    if rd.writes:
-        from mxboard import SummaryWriter
-        writer = SummaryWriter(logdir=rd.path, flush_secs=10)
+    writer = rd.open_writer(resumed_at=trainer.state["step"] if resuming else None)
     try:
         result = trainer.fit(writer, progress=progress and rd.writes)
         if num_workers > 1:

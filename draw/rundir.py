@@ -19,10 +19,10 @@ below are the file format; :class:`RunDir` is what the application uses.
 import logging
 import os
 import re
+import time
 
 import mxnet as mx
 
-from . import events
 from .errors import CheckpointError, UsageError
 from .files import atomic_write, read_json, write_json  # noqa: F401  (part of the API)
 
@@ -224,19 +224,40 @@ class RunDir:
         returns its state dict (see :func:`load`)."""
         return load(self.path, net, trainer, ctx=ctx, step=step)
 
-    def prepare_resume(self, step, log=log.info):
-        """Before a resumed run writes: remove files half-written by the interrupted run
-        and the event records it logged after ``step``."""
+    def prepare_resume(self, log=log.info):
+        """Before a resumed run writes: remove files half-written by the interrupted run."""
         if not self.writes:
             return
         partial = remove_partial(self.path)
         if partial:
             log("removed files left half-written by the interrupted run: %s",
                 ", ".join(sorted(partial)))
-        removed = events.trim_events(self.path, step)
-        if removed:
-            log("removed %d event records logged after step %d by the interrupted run",
-                removed, step)
+
+    def open_writer(self, resumed_at=None):
+        """The run's mxboard ``SummaryWriter`` (a new event file; None when this process
+        does not write).
+
+        Its first events follow TensorBoard's convention for restarts (what PyTorch's
+        ``SummaryWriter(purge_step=...)`` writes): the file version ``brain.Event:2`` and
+        ``SessionLog.START`` at the step the process starts from: 0 for a new run,
+        ``resumed_at + 1`` for a run resumed from the checkpoint at ``resumed_at``. The
+        interrupted run may have logged steps after that checkpoint; TensorBoard's
+        readers drop every event of a step >= the restart's logged before it (the first
+        START of a run only marks its start), so each tag shows one value per step.
+        Event files are never rewritten.
+        """
+        if not self.writes:
+            return None
+        from mxboard import SummaryWriter
+        from mxboard.proto.event_pb2 import Event, SessionLog
+        writer = SummaryWriter(logdir=self.path, flush_secs=10)
+        start = 0 if resumed_at is None else resumed_at + 1
+        # SummaryWriter has no public add_event; its FileWriter (mxboard==0.1.0) has
+        for event in (Event(wall_time=time.time(), step=start, file_version="brain.Event:2"),
+                      Event(wall_time=time.time(), step=start,
+                            session_log=SessionLog(status=SessionLog.START))):
+            writer._file_writer.add_event(event)
+        return writer
 
     def write_result(self, result, step, elapsed):
         """``result.json``: the final numbers of the run, its last step and wall time."""

@@ -1,4 +1,9 @@
-"""Test helpers: compare a block's imperative and hybridized outputs and gradients."""
+"""Test helpers: compare a block's imperative and hybridized outputs and gradients; read
+a run's curves as TensorBoard shows them."""
+import json
+import subprocess
+import sys
+
 import mxnet as mx
 import numpy as np
 from mxnet import autograd
@@ -38,3 +43,25 @@ def assert_hybrid_matches(block, inputs, rtol=1e-5, atol=1e-5):
         np.testing.assert_allclose(imp[2][k], hyb[2][k], rtol=rtol, atol=atol, err_msg=k)
         assert np.abs(imp[2][k]).sum() > 0 or "bias" in k, "gradient of %s is all zero" % k
     return imp
+
+
+_READ_SCALARS = """
+import json, sys
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+acc = EventAccumulator(sys.argv[1], size_guidance={"scalars": 0})
+acc.Reload()
+tags = acc.Tags()["scalars"]
+print(json.dumps([[e.step, e.value] for e in acc.Scalars(sys.argv[2])] if sys.argv[2] in tags
+                 else None))
+"""
+
+
+def tensorboard_scalars(logdir, tag):
+    """``[(step, value)]`` of scalar ``tag`` as TensorBoard's own reader (EventAccumulator)
+    shows the run, read in a separate process (mxboard's and TensorBoard's generated
+    protobuf modules cannot both be imported in one process). None if the tag is absent."""
+    proc = subprocess.run([sys.executable, "-c", _READ_SCALARS, str(logdir), tag],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    values = json.loads(proc.stdout)
+    return None if values is None else [tuple(v) for v in values]

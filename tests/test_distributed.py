@@ -4,9 +4,8 @@ import re
 
 import numpy as np
 
-from draw import events
-
 from .conftest import run_script
+from .helpers import tensorboard_scalars
 
 
 def test_dist_sync_two_workers(tmp_path, data_dir):
@@ -28,9 +27,9 @@ def test_dist_sync_two_workers(tmp_path, data_dir):
     # only rank 0 wrote the run directory; the loss falls
     files = os.listdir(logdir)
     assert "model-00000060.params" in files and "result.json" in files
-    loss = [v for _, v in events.scalars(str(logdir), "train/loss")]
+    loss = [v for _, v in tensorboard_scalars(logdir, "train/loss")]
     assert len(loss) == 12 and np.mean(loss[-3:]) < 0.8 * loss[0], loss
-    rates = [v for _, v in events.scalars(str(logdir), "train/samples_per_sec")]
+    rates = [v for _, v in tensorboard_scalars(logdir, "train/samples_per_sec")]
     assert all(r > 0 for r in rates)
     print("2-worker dist_sync samples/s (global):", rates)
 

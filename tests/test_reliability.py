@@ -13,12 +13,13 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from draw import events, rundir
+from draw import rundir
 from draw.registry import get_model
 from draw.errors import TrainingError
 from draw.train import Trainer
 
 from .conftest import ROOT, run_script
+from .helpers import tensorboard_scalars
 
 STEPS = 300
 RUN = ["examples/train_mnist.py", "-s", "4", "-u", "32", "-l", "8", "-b", "50",
@@ -48,7 +49,7 @@ def params_of(logdir, step):
 
 
 def scalars(logdir, tag):
-    return events.scalars(str(logdir), tag)
+    return tensorboard_scalars(logdir, tag)
 
 
 @pytest.fixture(scope="module")
@@ -100,9 +101,9 @@ def test_sigkill_then_resume_is_bit_exact(reference_run, tmp_path, data_dir):
     assert proc.returncode == 0, proc.stderr[-3000:]
     # (b) continues from the last checkpoint's step
     assert "resumed %s at step %d" % (logdir, killed_at) in proc.stderr
-    # (a) nothing half-written is left, every event file is whole
+    # (a) nothing half-written is left (event files are never rewritten: TensorBoard's
+    # reader skips a record torn by the kill, and the resume marker hides later steps)
     assert not [f for f in os.listdir(logdir) if ".tmp" in f]
-    assert all(events.read_records(p)[1] for p in events.event_files(str(logdir)))
     # (c) bit-exact: the same params as the uninterrupted run
     a, b = params_of(reference_run, STEPS), params_of(logdir, STEPS)
     for k in a:
@@ -207,22 +208,32 @@ def test_training_error_is_one_line_exit_1(capsys):
                                        "consecutive steps\n")
 
 
-def test_trim_events_drops_later_steps_and_torn_record(reference_run, tmp_path):
+def test_resume_marker_hides_later_steps_and_torn_record(reference_run, tmp_path):
+    """TensorBoard's reader, after a torn last record and the marker a resumed run writes
+    (SessionLog.START at the checkpoint's step + 1), shows each step once: the old values
+    up to the checkpoint, then the resumed run's."""
+    import glob
     import shutil
     logdir = tmp_path / "copy"
     shutil.copytree(reference_run, logdir)
-    path = events.event_files(str(logdir))[-1]
-    records, clean = events.read_records(path)
-    assert clean
+    path = sorted(glob.glob(str(logdir / "events.out.tfevents.*")))[-1]
+    with open(path, "rb") as f:
+        data = f.read()
     with open(path, "ab") as f:  # a record cut short by a crash
-        f.write(records[-1][:len(records[-1]) // 2])
-    assert events.read_records(path) == (records, False)
-    removed = events.trim_events(str(logdir), 100)
-    assert removed > 1 and events.read_records(path)[1]
-    assert [s for s, _ in events.scalars(str(logdir), "train/loss")] == list(range(5, 101, 5))
-    assert events.scalars(str(logdir), "train/loss") == \
-        [x for x in events.scalars(str(reference_run), "train/loss") if x[0] <= 100]
-    assert events.trim_events(str(logdir), 100) == 0
+        f.write(data[-40:-20])
+    code = ("import sys; from draw.rundir import RunDir; "
+            "w = RunDir(sys.argv[1]).open_writer(resumed_at=100); "
+            "w.add_scalar('train/loss', 1.5, 105); w.close()")
+    proc = subprocess.run([sys.executable, "-c", code, str(logdir)], cwd=ROOT,
+                          stderr=subprocess.PIPE, text=True)
+    assert proc.returncode == 0, proc.stderr
+    loss = scalars(logdir, "train/loss")
+    assert [s for s, _ in loss] == list(range(5, 101, 5)) + [105]
+    assert loss[:-1] == [x for x in scalars(reference_run, "train/loss") if x[0] <= 100]
+    assert loss[-1] == (105, 1.5)
+    # every tag: nothing logged after step 100 by the first run survives
+    assert [s for s, _ in scalars(logdir, "val/total")] == \
+        [s for s, _ in scalars(reference_run, "val/total") if s <= 100]
 
 
 @pytest.mark.parametrize("each_epoch,expected", [(True, [2, 4, 6]), (False, [6])])
