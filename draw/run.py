@@ -139,7 +139,7 @@ def _train(model_cfg, train_cfg, dataset, rd, contexts, data_dir, source, progre
     trainer = Trainer(model, arrays["train_x"], val, train_cfg, ctxs, rd, kvstore=kvstore)
     if resuming:
         rd.prepare_resume()
-        state = rd.load_checkpoint(model, trainer.trainer, ctx=ctxs)
+        state = rd.load_checkpoint(model, trainer.updater, ctx=ctxs)
         trainer.restore_state(state)
         log.info("resumed %s at step %d (epoch %d, batch %d)", rd.path, state["step"],
                  state["epoch"], state["batch"])

@@ -101,7 +101,8 @@ class Trainer:
         self.val_images = val_images[:self.cfg.num_val] if self.cfg.num_val else val_images
         self._last_eval = (None, None)
         self._last_checkpoint = None
-        self.trainer = gluon.Trainer(
+        #: the gluon.Trainer that applies Adam
+        self.updater = gluon.Trainer(
             model.collect_params(), "adam",
             {"learning_rate": self.cfg.learning_rate, "beta1": self.cfg.beta1,
              "beta2": self.cfg.beta2},
@@ -110,7 +111,9 @@ class Trainer:
                                 if p.grad_req != "null"]
         self.state = dict(step=0, epoch=0, batch=0, seed=self.cfg.seed, nonfinite=0)
         self.interrupted = None
-        self._writer = None
+        self.writer = None
+        self._bar = None
+        self._tick = None
         self._consecutive_nonfinite = 0
         if state:
             self.restore_state(state)
@@ -139,7 +142,7 @@ class Trainer:
         with autograd.record():
             losses = [self.net(xi) for xi in xs]
         autograd.backward([total for total, _, _ in losses])
-        self.trainer.allreduce_grads()  # sums over devices and workers
+        self.updater.allreduce_grads()  # sums over devices and workers
         batch = x.shape[0] * self.num_workers
         params = self._trained_params
         ctx0 = self.ctxs[0]
@@ -156,18 +159,20 @@ class Trainer:
                 for p in params:
                     g = p.grad(ctx)
                     g *= scale
-        self.trainer.update(batch)
+        self.updater.update(batch)
         return losses, norm, True
 
     # ------------------------------------------------------------------ loop
     def fit(self, writer=None, progress=True):
         """Train until ``epochs`` epochs or ``max_steps`` updates.
 
-        Evaluates (validation bound + images) every ``val_every`` steps and/or at every
-        epoch end (``val_each_epoch``) and at the end; checkpoints at every epoch end
-        (``checkpoint_each_epoch``), every ``checkpoint_every`` steps and at the end. With
-        ``num_val`` > 0 the periodic evaluations use that many validation images and a
-        final pass covers all of them (logged as ``val_full/*``).
+        Each step is followed by the periodic actions (:meth:`_after_step`: log
+        scalars every ``log_every`` steps, histograms every ``hist_every``, validate
+        every ``val_every``, checkpoint every ``checkpoint_every``); each epoch by
+        :meth:`_end_epoch` (validation with ``val_each_epoch``, a checkpoint with
+        ``checkpoint_each_epoch``); the run by :meth:`finish` (final validation, on the
+        whole validation set too when ``num_val`` limits the periodic ones, logged as
+        ``val_full/*``, and a checkpoint).
 
         SIGINT and SIGTERM (in the main thread) finish the current step, write a
         checkpoint and return early with :attr:`interrupted` set to the signal's name.
@@ -175,13 +180,19 @@ class Trainer:
         ``state['nonfinite']``); after ``max_nonfinite`` consecutive ones,
         :class:`TrainingError` is raised and no checkpoint is written.
 
+        Parameters
+        ----------
+        writer : mxboard SummaryWriter or None
+            Where scalars, histograms and images go (kept as :attr:`writer`).
+        progress : bool
+            A tqdm bar (else a log line every ``log_every`` steps).
+
         Returns
         -------
         dict or None
             The final validation result (nats), or None when interrupted.
         """
         cfg, st = self.cfg, self.state
-        max_steps = cfg.max_steps or None
         mx.random.seed(_rng_seed(cfg.seed, st["step"], self.rank))
         log.info("%s; contexts: %s%s; %d train / %d val images; batch %d; %d steps/epoch",
                  runtime.THREADS_NOTE or "OpenMP threads: MXNet default", self.ctxs,
@@ -189,59 +200,78 @@ class Trainer:
                  if self.num_workers > 1 else "",
                  len(self.train_iter.images), len(self.val_images), cfg.batch_size,
                  len(self.train_iter))
-        total = max_steps or cfg.epochs * len(self.train_iter)
-        bar = _progress_bar(progress, total=total, initial=st["step"])
-        tick, tick_step = time.time(), st["step"]
+        self.writer = writer
         self.interrupted = None
-        self._writer = writer
+        self._bar = _progress_bar(progress, total=cfg.max_steps or cfg.epochs * len(
+            self.train_iter), initial=st["step"])
+        self._tick = (time.time(), st["step"])
         with _StopSignals() as stop:
             try:
-                while st["epoch"] < cfg.epochs and not (max_steps and st["step"] >= max_steps):
-                    for x in self.train_iter.epoch(st["epoch"], start=st["batch"]):
-                        losses, norm, finite = self.step(x)
-                        st["step"] += 1
-                        st["batch"] += 1
-                        bar.update(1)
-                        step = st["step"]
-                        self._guard(finite, writer)
-                        if step % cfg.log_every == 0:
-                            values = self._sync_scalars(losses, norm)
-                            now = time.time()
-                            rate = (step - tick_step) * cfg.batch_size / (now - tick)
-                            self._log_step(writer, values, rate, bar)
-                            tick, tick_step = now, step
-                        if (writer is not None and cfg.hist_every
-                                and step % cfg.hist_every == 0):
-                            self._log_histograms(writer)
-                        if cfg.val_every and step % cfg.val_every == 0:
-                            self.evaluate(writer)
-                        if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
-                            self.save_checkpoint()
-                        if stop.signal or (max_steps and step >= max_steps):
-                            break
-                    else:
-                        st["epoch"] += 1
-                        st["batch"] = 0
-                        if cfg.val_each_epoch:
-                            self.evaluate(writer)
-                        if cfg.checkpoint_each_epoch:
-                            self.save_checkpoint()
+                while not self._done():
+                    self._train_epoch(stop)
                     if stop.signal:
-                        saved = self.save_checkpoint()
-                        self.interrupted = stop.signal
-                        last = self.run_dir.steps()
-                        log.info("%s: stopped after step %d; %s in %s (continue with "
-                                 "--resume %s)", stop.signal, st["step"],
-                                 "checkpoint written" if saved
-                                 else "last checkpoint: step %s" % (last[-1] if last else
-                                                                    "none"),
-                                 self.run_dir.path, self.run_dir.path)
+                        self._stop(stop.signal)
                         return None
             finally:
-                bar.close()
-        return self.finish(writer)
+                self._bar.close()
+        return self.finish()
 
-    def _guard(self, finite, writer):
+    def _done(self):
+        cfg, st = self.cfg, self.state
+        return st["epoch"] >= cfg.epochs or bool(cfg.max_steps and st["step"] >= cfg.max_steps)
+
+    def _train_epoch(self, stop):
+        """The rest of the current epoch (from ``state['batch']``), or up to a signal or
+        ``max_steps``."""
+        st = self.state
+        for x in self.train_iter.epoch(st["epoch"], start=st["batch"]):
+            losses, norm, finite = self.step(x)
+            st["step"] += 1
+            st["batch"] += 1
+            self._bar.update(1)
+            self._guard(finite)
+            self._after_step(losses, norm)
+            if stop.signal or self._done():
+                return
+        self._end_epoch()
+
+    def _after_step(self, losses, norm):
+        """The periodic actions after each step."""
+        cfg, step = self.cfg, self.state["step"]
+        if step % cfg.log_every == 0:
+            values = self._sync_scalars(losses, norm)
+            now = time.time()
+            rate = (step - self._tick[1]) * cfg.batch_size / (now - self._tick[0])
+            self._log_step(values, rate)
+            self._tick = (now, step)
+        if self.writer is not None and cfg.hist_every and step % cfg.hist_every == 0:
+            self._log_histograms()
+        if cfg.val_every and step % cfg.val_every == 0:
+            self.evaluate()
+        if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
+            self.save_checkpoint()
+
+    def _end_epoch(self):
+        st = self.state
+        st["epoch"] += 1
+        st["batch"] = 0
+        if self.cfg.val_each_epoch:
+            self.evaluate()
+        if self.cfg.checkpoint_each_epoch:
+            self.save_checkpoint()
+
+    def _stop(self, signal_name):
+        """After SIGINT/SIGTERM: checkpoint and say how to continue."""
+        saved = self.save_checkpoint()
+        self.interrupted = signal_name
+        last = self.run_dir.steps()
+        log.info("%s: stopped after step %d; %s in %s (continue with --resume %s)",
+                 signal_name, self.state["step"],
+                 "checkpoint written" if saved
+                 else "last checkpoint: step %s" % (last[-1] if last else "none"),
+                 self.run_dir.path, self.run_dir.path)
+
+    def _guard(self, finite):
         """Count non-finite steps; stop after ``max_nonfinite`` consecutive ones."""
         st = self.state
         if finite:
@@ -251,8 +281,8 @@ class Trainer:
         st["nonfinite"] = st.get("nonfinite", 0) + 1
         log.warning("step %d: non-finite loss or gradient, update skipped (%d in a row, %d "
                     "in this run)", st["step"], self._consecutive_nonfinite, st["nonfinite"])
-        if writer is not None:
-            writer.add_scalar("train/nonfinite_steps", st["nonfinite"], st["step"])
+        if self.writer is not None:
+            self.writer.add_scalar("train/nonfinite_steps", st["nonfinite"], st["step"])
         limit = self.cfg.max_nonfinite
         if limit and self._consecutive_nonfinite >= limit:
             last = self.run_dir.steps()
@@ -262,23 +292,23 @@ class Trainer:
                 % (st["step"], self._consecutive_nonfinite,
                    "step %d in %s" % (last[-1], self.run_dir.path) if last else "none"))
 
-    def finish(self, writer):
+    def finish(self):
         """Final evaluation (the full validation set too when ``num_val`` limits the
         periodic ones) and checkpoint."""
-        result = self.evaluate(writer)
+        result = self.evaluate()
         if self.rank == 0 and self.cfg.num_val and \
                 len(self.full_val_images) > len(self.val_images):
             result = self.validate(self.full_val_images)
             log.info("step %d: full validation bound %.3f nats on %d images (reconstruction "
                      "%.3f, KL %.3f)", self.state["step"], result["total"],
                      len(self.full_val_images), result["reconstruction"], result["kl"])
-            if writer is not None:
+            if self.writer is not None:
                 for key, value in result.items():
-                    writer.add_scalar("val_full/" + key, value, self.state["step"])
+                    self.writer.add_scalar("val_full/" + key, value, self.state["step"])
         self.save_checkpoint()
         return result
 
-    def evaluate(self, writer):
+    def evaluate(self):
         """Validation bound and images at the current step (once per step)."""
         st = self.state
         if self.rank != 0:  # rank 0 validates and logs for a distributed run
@@ -288,10 +318,10 @@ class Trainer:
         result = self.validate()
         log.info("epoch %d step %d: validation bound %.3f nats (reconstruction %.3f, KL %.3f)",
                  st["epoch"], st["step"], result["total"], result["reconstruction"], result["kl"])
-        if writer is not None:
+        if self.writer is not None:
             for key, value in result.items():
-                writer.add_scalar("val/" + key, value, st["step"])
-            self.log_images(writer)
+                self.writer.add_scalar("val/" + key, value, st["step"])
+            self.log_images()
         self._last_eval = (st["step"], result)
         return result
 
@@ -317,12 +347,12 @@ class Trainer:
         # same noise
         mx_seed = _rng_seed(self.cfg.seed, step, self.rank)
         if self.rank == 0:
-            if self._writer is not None:  # events up to this step reach the disk first
-                self._writer.flush()
+            if self.writer is not None:  # events up to this step reach the disk first
+                self.writer.flush()
             name, keys, pos, has_gauss, cached = np.random.get_state()
             state = dict(self.state, mx_seed=mx_seed,
                          numpy_rng=[name, keys.tolist(), int(pos), int(has_gauss), float(cached)])
-            self.run_dir.save_checkpoint(step, self.model, self.trainer, state,
+            self.run_dir.save_checkpoint(step, self.model, self.updater, state,
                                          keep=self.cfg.keep_checkpoints)
         mx.random.seed(mx_seed)
         return self.rank == 0
@@ -335,11 +365,12 @@ class Trainer:
                  for i in range(3)]
         return [float(p.mean().asscalar()) for p in parts] + [float(norm)]
 
-    def _log_step(self, writer, values, rate, bar):
+    def _log_step(self, values, rate):
         total, recon, kl, grad_norm = values
         step = self.state["step"]
-        bar.set_postfix(loss="%.2f" % total, kl="%.2f" % kl, samples_s="%.0f" % rate)
-        if bar.disable:  # no progress bar: a log line instead
+        writer = self.writer
+        self._bar.set_postfix(loss="%.2f" % total, kl="%.2f" % kl, samples_s="%.0f" % rate)
+        if self._bar.disable:  # no progress bar: a log line instead
             log.info("step %d: loss %.3f (reconstruction %.3f, KL %.3f), grad norm %.3g, "
                      "%.1f samples/s", step, total, recon, kl, grad_norm, rate)
         if writer is not None:
@@ -348,17 +379,17 @@ class Trainer:
             writer.add_scalar("train/kl", kl, step)
             writer.add_scalar("train/grad_norm", grad_norm, step)
             writer.add_scalar("train/samples_per_sec", rate, step)
-            writer.add_scalar("train/learning_rate", self.trainer.learning_rate, step)
+            writer.add_scalar("train/learning_rate", self.updater.learning_rate, step)
 
-    def _log_histograms(self, writer):
-        step = self.state["step"]
+    def _log_histograms(self):
+        step, writer = self.state["step"], self.writer
         for name, p in self.model.collect_params().items():
             if p.grad_req != "null":
                 writer.add_histogram("grad/" + name, p.grad(self.ctxs[0]), step, bins="default")
 
-    def log_images(self, writer, n=64):
+    def log_images(self, n=64):
         """Sample grid, canvas sequences and reconstructions of validation images."""
-        step = self.state["step"]
+        step, writer = self.state["step"], self.writer
         canvases, _ = self.model.sample(n, ctx=self.ctxs[0])
         canvases = canvases.asnumpy()
         writer.add_image("samples", make_grid(canvases[-1]).transpose(2, 0, 1), step)

@@ -165,13 +165,13 @@ def test_nonfinite_step_is_skipped(tmp_path):
     nan = images[:20].copy()
     nan[3] = np.nan
     trainer.step(images[:20])  # initialise
-    before, updates = _values(trainer.model), trainer.trainer._optimizer.num_update
+    before, updates = _values(trainer.model), trainer.updater._optimizer.num_update
     _, norm, finite = trainer.step(nan)
     assert not finite and np.isnan(norm)
     after = _values(trainer.model)
     for k in before:
         np.testing.assert_array_equal(before[k], after[k], err_msg=k)
-    assert trainer.trainer._optimizer.num_update == updates
+    assert trainer.updater._optimizer.num_update == updates
     _, norm, finite = trainer.step(images[20:40])
     assert finite and np.isfinite(norm)
     assert any(not np.array_equal(before[k], v) for k, v in _values(trainer.model).items())
