@@ -51,3 +51,66 @@ def test_thread_count_chosen_by_setup_before_mxnet_starts():
     proc = _python("import os; from draw import runtime; runtime.setup(); "
                    "print(os.environ['OMP_NUM_THREADS'])", env=env)
     assert proc.stdout.split() == ["1"]  # the user's choice wins
+
+
+def _imports():
+    """{module: set of draw/convdraw modules it imports} from the source (ast)."""
+    import ast
+    import os
+    graph = {}
+    for package in ("draw", "convdraw"):
+        for folder, _, files in os.walk(os.path.join(ROOT, package)):
+            for name in files:
+                if not name.endswith(".py"):
+                    continue
+                path = os.path.join(folder, name)
+                rel = os.path.relpath(path, ROOT)[:-3].replace(os.sep, ".")
+                module = rel[:-len(".__init__")] if rel.endswith(".__init__") else rel
+                pkg = module if name == "__init__.py" else module.rsplit(".", 1)[0]
+                found = set()
+                for node in ast.walk(ast.parse(open(path).read())):
+                    if isinstance(node, ast.ImportFrom):
+                        base = node.module or ""
+                        if node.level:
+                            parts = pkg.split(".")[:len(pkg.split(".")) - node.level + 1]
+                            base = ".".join(parts + ([base] if base else []))
+                        targets = [base] + ["%s.%s" % (base, a.name) for a in node.names]
+                    elif isinstance(node, ast.Import):
+                        targets = [a.name for a in node.names]
+                    else:
+                        continue
+                    found |= {t for t in targets if t.split(".")[0] in ("draw", "convdraw")}
+                graph[module] = found
+    return {m: {t for t in deps if t in graph and t != m} for m, deps in graph.items()}
+
+
+def test_no_import_cycles_and_argparse_only_in_cli():
+    """The layers import downwards only (no cycle among the modules, lazy imports
+    included), and no library module but draw.cli touches argparse."""
+    graph = _imports()
+    assert "draw.run" in graph and "convdraw.model" in graph
+    # a package imports its own submodules; that is not a cycle between modules
+    edges = {m: {t for t in deps if not t.startswith(m + ".")} for m, deps in graph.items()}
+    state = {}
+
+    def visit(m, path):
+        state[m] = "open"
+        for t in sorted(edges[m]):
+            if state.get(t) == "open":
+                raise AssertionError("import cycle: " + " -> ".join(path + [m, t]))
+            if t not in state:
+                visit(t, path + [m])
+        state[m] = "done"
+
+    for m in sorted(edges):
+        if m not in state:
+            visit(m, [])
+    import os
+    import re
+
+    def source(m):
+        base = os.path.join(ROOT, *m.split("."))
+        return open(base + "/__init__.py" if os.path.isdir(base) else base + ".py").read()
+    users = [m for m in sorted(graph)
+             if re.search(r"^\s*(import|from) argparse\b", source(m), re.M)]
+    assert users == ["draw.cli"], users
