@@ -73,6 +73,26 @@ class ConvLSTMCell(HybridBlock):
             self.h2h = nn.Conv2D(u4, k, padding=k // 2, in_channels=self.hidden_channels,
                                  bias_initializer=mx.init.LSTMBias(forget_bias), prefix="h2h_")
 
+    def upgrade_parameters(self, arrays, prefix):
+        """Saved parameters of Gluon's ``Conv2DLSTMCell`` (one input kernel over the
+        channel concatenation, ``<prefix>i2h_weight``, and two biases) renamed and cut
+        into this cell's (one kernel per input, ``<prefix>i2h<j>.weight``, one bias).
+        Gate order is the same (i, f, g, o), so the cell computes exactly what the old
+        one did. ``arrays`` is a name -> NDArray dict, changed in place; returns whether
+        it held the old form."""
+        old = prefix + "i2h_weight"
+        if old not in arrays:
+            return False
+        weight = arrays.pop(old)
+        start = 0
+        for j, channels in enumerate(self.input_channels):
+            arrays["%si2h%d.weight" % (prefix, j)] = weight[:, start:start + channels]
+            start += channels
+        arrays[prefix + "h2h.weight"] = arrays.pop(prefix + "h2h_weight")
+        arrays[prefix + "h2h.bias"] = arrays.pop(prefix + "i2h_bias") + \
+            arrays.pop(prefix + "h2h_bias")
+        return True
+
     def input_gates(self, *inputs, first=0):
         """``sum_j W_j * x_j`` over the inputs ``x_first, x_first+1, ...`` given.
 

@@ -173,6 +173,18 @@ class ConvDRAW(HybridBlock):
                     num_recurrent_maps=self.num_recurrent_maps,
                     encoder_maps=self.encoder_maps, kernel_size=self.kernel_size)
 
+    def upgrade_parameters(self, arrays):
+        """Parameters saved by the first version of this model, whose ConvLSTMs were
+        Gluon's ``Conv2DLSTMCell`` (one kernel over the concatenated inputs), in today's
+        names and shapes (:meth:`ConvLSTMCell.upgrade_parameters`): the same function, so
+        an old checkpoint loads exactly. Changes ``arrays`` in place; returns a note for
+        the log, or '' when nothing was old."""
+        upgraded = [prefix for prefix, cell in (("encoder.", self.encoder),
+                                                ("decoder.", self.decoder))
+                    if cell.upgrade_parameters(arrays, prefix)]
+        return ("converted the Conv2DLSTMCell parameters of %s to one kernel per input"
+                % " and ".join(p.rstrip(".") for p in upgraded)) if upgraded else ""
+
     def forward_flops(self):
         """Forward FLOPs per image (2 per multiply-add; convolutions only). Training costs
         about 3x this.

@@ -74,7 +74,9 @@ def load(directory, net, trainer=None, ctx=None, step=None):
     """Load the checkpoint at ``step`` (default: newest loadable one) into ``net``/``trainer``.
 
     A newest checkpoint that is incomplete or corrupt is skipped with a warning, and the
-    one before it is used.
+    one before it is used. Parameters in an older layout of the model are converted
+    (``net.upgrade_parameters``, where the model has it); such a checkpoint cannot be
+    resumed (``trainer`` given), since its optimizer state does not fit.
 
     Returns
     -------
@@ -103,12 +105,23 @@ def load(directory, net, trainer=None, ctx=None, step=None):
         except (OSError, ValueError, mx.base.MXNetError) as e:
             errors.append("step %d: %s" % (s, _last_line(e)))
             continue
+        upgrade = getattr(net, "upgrade_parameters", None)
+        upgraded = upgrade(arrays) if upgrade else ""
         mismatch = _mismatch(net, arrays)
         if mismatch:
             raise CheckpointError("%s: the checkpoint at step %d does not fit the model "
                                   "(%s)" % (directory, s, mismatch))
+        if upgraded and trainer is not None:
+            raise CheckpointError(
+                "%s: the checkpoint at step %d was written by an older version of the model "
+                "(%s); its parameters load for sampling and evaluation, but its optimizer "
+                "state does not fit, so the run cannot be resumed" % (directory, s, upgraded))
         try:
-            net.load_parameters(params, ctx=ctx)
+            if upgraded:
+                _load_arrays(net, arrays, ctx)
+                log.info("%s: step %d: %s", directory, s, upgraded)
+            else:
+                net.load_parameters(params, ctx=ctx)
             if trainer is not None:
                 trainer.load_states(states)
         except (OSError, ValueError, mx.base.MXNetError, AssertionError) as e:
@@ -119,6 +132,18 @@ def load(directory, net, trainer=None, ctx=None, step=None):
                         directory, "; ".join(errors), s)
         return state
     raise CheckpointError("%s: no loadable checkpoint (%s)" % (directory, "; ".join(errors)))
+
+
+def _load_arrays(net, arrays, ctx):
+    """``net.load_parameters`` from a name -> NDArray dict (Gluon 1.x loads files only)."""
+    import tempfile
+    fd, tmp = tempfile.mkstemp(suffix=".params")
+    os.close(fd)
+    try:
+        mx.nd.save(tmp, arrays)
+        net.load_parameters(tmp, ctx=ctx)
+    finally:
+        os.remove(tmp)
 
 
 def _last_line(error):

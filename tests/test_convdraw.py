@@ -202,3 +202,57 @@ def test_sampling_a_hybridized_model_warns_nothing():
         model.reconstruct(x)
         mx.nd.waitall()
     assert canvases.shape == (2, 3, 1, 28, 28)
+
+
+def test_checkpoint_of_the_first_version_loads_exactly(tmp_path):
+    """Parameters saved when the ConvLSTMs were Gluon's Conv2DLSTMCell (one kernel over
+    the concatenated inputs, two biases) load into today's cells and give the same
+    outputs; resuming such a run is refused in one line."""
+    from mxnet.gluon.contrib.rnn import Conv2DLSTMCell
+
+    from draw import rundir
+    from draw.errors import CheckpointError
+    model = tiny(steps=2)
+    model.initialize(mx.init.Normal(0.2))
+    x = mx.nd.array(np.random.RandomState(0).uniform(size=(2, 1, 28, 28)) > 0.5)
+    noise = mx.nd.random.normal(shape=(2, 2) + model.latent_shape())
+    want = [o.asnumpy() for o in model(x, noise)]
+    # the same functions written in the old cells' layout
+    saved = {k: v.data() for k, v in model._collect_params_with_prefix().items()}
+    for prefix, cell in (("encoder.", model.encoder), ("decoder.", model.decoder)):
+        old = Conv2DLSTMCell(input_shape=(sum(cell.input_channels),) + model.state_shape,
+                             hidden_channels=4, i2h_kernel=(5, 5), h2h_kernel=(5, 5),
+                             i2h_pad=(2, 2))
+        assert sorted(old._collect_params_with_prefix()) == [
+            "h2h_bias", "h2h_weight", "i2h_bias", "i2h_weight"]
+        weights = [saved.pop("%si2h%d.weight" % (prefix, j)) for j in range(len(cell.i2h))]
+        saved[prefix + "i2h_weight"] = mx.nd.concat(*weights, dim=1)
+        saved[prefix + "h2h_weight"] = saved.pop(prefix + "h2h.weight")
+        bias = saved.pop(prefix + "h2h.bias")
+        saved[prefix + "i2h_bias"] = 0.25 * bias
+        saved[prefix + "h2h_bias"] = 0.75 * bias
+        # the old cell with these parameters computes what today's cell computes
+        old.initialize()
+        for name, p in old._collect_params_with_prefix().items():
+            p.set_data(saved[prefix + name])
+        rs = np.random.RandomState(1)
+        inputs = [mx.nd.array(rs.normal(size=(2, c) + model.state_shape))
+                  for c in cell.input_channels]
+        h, c = (mx.nd.array(rs.normal(size=(2, 4) + model.state_shape)) for _ in range(2))
+        _, (h_old, c_old) = old(mx.nd.concat(*inputs, dim=1), [h, c])
+        h_new, c_new = cell.step(cell.input_gates(*inputs), h, c)
+        np.testing.assert_allclose(h_new.asnumpy(), h_old.asnumpy(), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(c_new.asnumpy(), c_old.asnumpy(), rtol=1e-5, atol=1e-5)
+    for path in rundir.paths(str(tmp_path), 10)[:1]:
+        mx.nd.save(path, saved)
+    open(rundir.paths(str(tmp_path), 10)[1], "wb").write(b"old optimizer state")
+    rundir.write_json(rundir.paths(str(tmp_path), 10)[2], {"step": 10})
+    fresh = tiny(steps=2)
+    state = rundir.load(str(tmp_path), fresh)
+    assert state["step"] == 10
+    for g, w in zip(fresh(x, noise), want):
+        np.testing.assert_allclose(g.asnumpy(), w, rtol=1e-5, atol=1e-5)
+    trainer = gluon.Trainer(fresh.collect_params(), "adam")
+    with pytest.raises(CheckpointError, match="written by an older version of the model "
+                       r"\(converted the Conv2DLSTMCell parameters of encoder and decoder"):
+        rundir.load(str(tmp_path), tiny(steps=2), trainer)
