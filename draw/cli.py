@@ -4,10 +4,11 @@ The scripts in ``examples/`` declare their model flags, then call :func:`train`,
 :func:`sample` or :func:`evaluate` through :func:`main`, which turn the flags into the
 plain arguments of :mod:`draw.run` and every expected error into ``error: ...`` and exit
 status 2. This module does not import MXNet: :func:`main` first chooses the OpenMP
-threads (:func:`draw.runtime.configure_threads`), then the application is loaded.
+threads (:func:`draw.runtime.setup`), then the application is loaded.
 """
 import argparse
 import dataclasses
+import math
 import sys
 
 from .config import (DATA_DIR_ENV, KVSTORES, SOURCE_ENV, TrainConfig, default_data_dir,
@@ -49,8 +50,15 @@ def non_negative_int(value):
 
 def positive_float(value):
     v = float(value)
-    if not v > 0:
-        raise argparse.ArgumentTypeError("must be positive, got %s" % value)
+    if not (math.isfinite(v) and v > 0):
+        raise argparse.ArgumentTypeError("must be positive and finite, got %s" % value)
+    return v
+
+
+def non_negative_float(value):
+    v = float(value)
+    if not (math.isfinite(v) and v >= 0):
+        raise argparse.ArgumentTypeError("must be >= 0 and finite, got %s" % value)
     return v
 
 
@@ -63,8 +71,8 @@ def unit_float(value):
 
 #: argparse types of the :class:`draw.config.TrainConfig` fields' ``kind``
 _KINDS = {"positive_int": positive_int, "non_negative_int": non_negative_int,
-          "positive_float": positive_float, "unit_float": unit_float, "int": int,
-          "float": float}
+          "positive_float": positive_float, "non_negative_float": non_negative_float,
+          "unit_float": unit_float, "int": int}
 
 
 def _add_setting(group, f, default):
@@ -76,6 +84,22 @@ def _add_setting(group, f, default):
     else:
         kwargs["type"] = _KINDS[meta["kind"]]
     group.add_argument("--" + f.name, *meta["flags"], **kwargs)
+
+
+def add_model_args(parser, preset, flags):
+    """A "model" group of positive-integer flags ``--<argument>`` for constructor
+    arguments of a :mod:`draw.registry` preset, whose values are the defaults.
+
+    ``flags`` maps each argument to ``(short flag or None, help text)``. Returns the
+    preset's arguments (for what has no flag, such as the image shape) and the group.
+    """
+    from .registry import PRESETS
+    kwargs = PRESETS[preset][1]
+    group = parser.add_argument_group("model")
+    for name, (short, text) in flags.items():
+        group.add_argument(*(["--" + name] + ([short] if short else [])), type=positive_int,
+                           default=kwargs[name], help="%s (default %%(default)s)" % text)
+    return kwargs, group
 
 
 def add_train_args(parser, **defaults):

@@ -60,7 +60,8 @@ class TrainConfig:
     max_steps: int = _setting(0, "stop after this many updates in total, 0 = no limit",
                               kind="non_negative_int", resumable=True)
     clip_gradient: float = _setting(
-        10.0, "clip the global gradient norm of the mean loss; 0 = off", kind="float")
+        10.0, "clip the global gradient norm of the mean loss; 0 = off",
+        kind="non_negative_float")
     seed: int = _setting(0, "random seed", kind="int")
     num_val: int = _setting(0, "validate on the first N validation images, 0 = all",
                             kind="non_negative_int")

@@ -1,5 +1,6 @@
 """Files written whole or not at all, and JSON."""
 import json
+import math
 import os
 
 
@@ -15,10 +16,11 @@ def atomic_write(path, write):
 
 
 def write_json(path, obj):
-    """Atomically write ``obj`` as indented JSON."""
+    """Atomically write ``obj`` as indented JSON (strict: NaN or infinity is an error,
+    never the invalid bare ``NaN``)."""
     def write(tmp):
         with open(tmp, "w") as f:
-            json.dump(obj, f, indent=2, sort_keys=True)
+            json.dump(obj, f, indent=2, sort_keys=True, allow_nan=False)
             f.write("\n")
     atomic_write(path, write)
 
@@ -26,3 +28,10 @@ def write_json(path, obj):
 def read_json(path):
     with open(path) as f:
         return json.load(f)
+
+
+def without_nonfinite(values):
+    """``(copy of the dict with every NaN or infinite float replaced by None, the keys
+    replaced)``: what strict JSON can hold of a diverged result."""
+    bad = [k for k, v in values.items() if isinstance(v, float) and not math.isfinite(v)]
+    return dict(values, **{k: None for k in bad}), bad

@@ -21,9 +21,9 @@ from .config import RESUMABLE, TrainConfig
 from .batches import fixed_binarization
 from .datasets import ensure_dataset, load_dataset
 from .distributed import create_kvstore
-from .errors import CheckpointError, DatasetError, UsageError
+from .errors import CheckpointError, DatasetError, TrainingError, UsageError
 from .evaluate import evaluate_bound
-from .files import write_json
+from .files import without_nonfinite, write_json
 from .logs import setup_logging
 from .loss import ModelWithLoss
 from .registry import model_from_config
@@ -58,8 +58,12 @@ def train(model_config, train_config, dataset, run_dir, contexts=None, data_dir=
     dict or None
         The final validation result (nats), None when stopped by a signal.
     """
-    return _train(model_config, train_config, dataset, RunDir(run_dir), contexts, data_dir,
-                  source, progress, resuming=False)
+    rd = RunDir(run_dir)
+    try:
+        return _train(model_config, train_config, dataset, rd, contexts, data_dir, source,
+                      progress, resuming=False)
+    finally:
+        rd.unlock()
 
 
 def resume(run_dir, changes=None, contexts=None, data_dir=None, source=None, progress=True):
@@ -77,8 +81,11 @@ def resume(run_dir, changes=None, contexts=None, data_dir=None, source=None, pro
     _refuse_changes(saved, changes)
     train_cfg = TrainConfig.from_dict(saved["train"]).replace(
         **{k: v for k, v in changes.items() if k in RESUMABLE})
-    return _train(saved["model"], train_cfg, saved["dataset"], rd, contexts, data_dir, source,
-                  progress, resuming=True)
+    try:
+        return _train(saved["model"], train_cfg, saved["dataset"], rd, contexts, data_dir,
+                      source, progress, resuming=True)
+    finally:
+        rd.unlock()
 
 
 def _refuse_changes(saved, changes):
@@ -102,6 +109,8 @@ def _train(model_cfg, train_cfg, dataset, rd, contexts, data_dir, source, progre
     rd.writes = rank == 0  # only rank 0 of a distributed run writes files
     if not resuming and rd.writes:
         rd.check_new()
+    if resuming:
+        rd.lock()  # before anything is read or written: one process per run
     if train_cfg.batch_size % num_workers:
         raise UsageError("--batch_size %d (global) is not divisible by the %d workers"
                          % (train_cfg.batch_size, num_workers))
@@ -158,6 +167,9 @@ def _train(model_cfg, train_cfg, dataset, rd, contexts, data_dir, source, progre
             writer.close()
     summary = rd.write_result(result, trainer.state["step"], time.time() - start)
     log.info("run summary: %s", summary)
+    if summary.get("diverged"):
+        raise TrainingError("the run diverged: the final validation bound is %s (see %s)"
+                            % (result["total"], rd.file(rd.RESULT)))
     return result
 
 
@@ -211,5 +223,5 @@ def evaluate(run_dir, split="test", num_images=0, batch_size=100, step=None, con
     result.update(split=split, images=len(images), step=state["step"],
                   dataset=saved["dataset"])
     if json_path:
-        write_json(json_path, result)
+        write_json(json_path, without_nonfinite(result)[0])
     return result

@@ -16,15 +16,17 @@ Every file is written to a temporary name and renamed. ``state-<s>.json`` is wri
 last, so a checkpoint counts only once all three files are complete. The functions
 below are the file format; :class:`RunDir` is what the application uses.
 """
+import hashlib
 import logging
 import os
+import pickle
 import re
 import time
 
 import mxnet as mx
 
 from .errors import CheckpointError, UsageError
-from .files import atomic_write, read_json, write_json  # noqa: F401  (part of the API)
+from .files import atomic_write, read_json, without_nonfinite, write_json  # noqa: F401
 
 log = logging.getLogger("draw")
 
@@ -39,18 +41,59 @@ def paths(directory, step):
 
 
 def save(directory, step, net, trainer, state, keep=3):
-    """Write the checkpoint of ``step`` and delete all but the newest ``keep``."""
+    """Write the checkpoint of ``step``, its state JSON last with the size and sha256 of
+    each file, then delete the checkpoints older than the newest ``keep`` intact ones
+    (an unreadable checkpoint never makes a good one go)."""
     os.makedirs(directory, exist_ok=True)
     params, states, state_json = paths(directory, step)
     atomic_write(params, net.save_parameters)
+    files = {"params": _fingerprint(params)}
     if trainer is not None:
         atomic_write(states, trainer.save_states)
-    write_json(state_json, dict(state, step=step))
+        files["states"] = _fingerprint(states)
+    write_json(state_json, dict(state, step=step, files=files))
     if keep:
-        for old in list_steps(directory)[:-keep]:
-            for p in paths(directory, old):
-                if os.path.exists(p):
-                    os.remove(p)
+        intact = [s for s in reversed(list_steps(directory)) if not check(directory, s)[1]]
+        if len(intact) >= keep:
+            for old in [s for s in list_steps(directory) if s < intact[keep - 1]]:
+                for p in paths(directory, old):
+                    if os.path.exists(p):
+                        os.remove(p)
+
+
+def _fingerprint(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    return {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def check(directory, step, deep=False, need_states=True):
+    """``(state dict or None, problem or '')`` of the checkpoint at ``step``: its state
+    JSON has the right form, and its files the sizes (with ``deep``, the sha256) that
+    the state JSON records (checkpoints written before these records: the files exist).
+    """
+    params, states, state_json = paths(directory, step)
+    try:
+        state = read_json(state_json)
+    except (OSError, ValueError) as e:
+        return None, "state file unreadable (%s)" % _last_line(e)
+    if not (isinstance(state, dict) and state.get("step") == step
+            and all(isinstance(state.get(k), int) for k in ("epoch", "batch"))):
+        return None, "state file of the wrong form"
+    files = state.get("files") or {}
+    for key, path in (("params", params), ("states", states)):
+        if key == "states" and not need_states:
+            continue
+        if not os.path.isfile(path):
+            return None, "%s is missing" % os.path.basename(path)
+        record = files.get(key)
+        if record is None:
+            continue
+        if os.path.getsize(path) != record.get("size"):
+            return None, "%s is truncated or extended" % os.path.basename(path)
+        if deep and _fingerprint(path)["sha256"] != record.get("sha256"):
+            return None, "%s does not match its checksum" % os.path.basename(path)
+    return state, ""
 
 
 def remove_partial(directory):
@@ -99,8 +142,11 @@ def load(directory, net, trainer=None, ctx=None, step=None):
     errors = []
     for s in reversed(steps):
         params, states, state_json = paths(directory, s)
+        state, problem = check(directory, s, deep=True, need_states=trainer is not None)
+        if problem:
+            errors.append("step %d: %s" % (s, problem))
+            continue
         try:
-            state = read_json(state_json)
             arrays = mx.nd.load(params)
         except (OSError, ValueError, mx.base.MXNetError) as e:
             errors.append("step %d: %s" % (s, _last_line(e)))
@@ -124,7 +170,8 @@ def load(directory, net, trainer=None, ctx=None, step=None):
                 net.load_parameters(params, ctx=ctx)
             if trainer is not None:
                 trainer.load_states(states)
-        except (OSError, ValueError, mx.base.MXNetError, AssertionError) as e:
+        except (OSError, ValueError, EOFError, pickle.UnpicklingError, mx.base.MXNetError,
+                AssertionError, KeyError, TypeError) as e:
             errors.append("step %d: %s" % (s, _last_line(e)))
             continue
         if errors:
@@ -183,10 +230,41 @@ class RunDir:
     ARGS = "args.json"
     RESULT = "result.json"
     LOG = "train.log"
+    LOCK = ".lock"
 
     def __init__(self, path, writes=True):
         self.path = path
         self.writes = writes
+        self._lock = None
+
+    # ------------------------------------------------------------------ ownership
+    def lock(self):
+        """Make this process the directory's one writer: an advisory ``flock`` on
+        ``.lock`` (holding the pid), released when the process ends in any way, kill -9
+        included, so a stale lock is simply taken over. Raises :class:`UsageError`
+        naming the holder's pid when another process has it."""
+        if not self.writes or self._lock is not None:
+            return
+        import fcntl
+        f = open(self.file(self.LOCK), "a+")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.seek(0)
+            holder = f.read().strip() or "unknown"
+            f.close()
+            raise UsageError("%s is in use by another process (pid %s): wait for it to end "
+                             "or stop it" % (self.path, holder)) from None
+        f.seek(0)
+        f.truncate()
+        f.write("%d\n" % os.getpid())
+        f.flush()
+        self._lock = f
+
+    def unlock(self):
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     def __repr__(self):
         return "RunDir(%r)" % self.path
@@ -203,9 +281,12 @@ class RunDir:
         if os.path.isfile(self.file(self.ARGS)):
             raise UsageError("%s already holds a run: continue it with --resume %s, or choose "
                              "another --logdir" % (path, path))
-        if os.path.isdir(path) and os.listdir(path):
+        if os.path.isdir(path) and set(os.listdir(path)) - {self.LOCK}:
             raise UsageError("--logdir %s is not empty and holds no run of ours; choose an "
                              "empty or new directory" % path)
+        if os.path.exists(self.file(self.LOCK)):  # another start in progress, or a stale one
+            self.lock()
+            self.unlock()
         parent = os.path.dirname(os.path.abspath(path))
         while not os.path.exists(parent):
             parent = os.path.dirname(parent)
@@ -213,7 +294,8 @@ class RunDir:
             raise UsageError("cannot write to --logdir %s (permission denied)" % path)
 
     def create(self, args):
-        """Create the directory and write ``args.json`` (after :meth:`check_new`)."""
+        """Create the directory, take its lock and write ``args.json`` (after
+        :meth:`check_new`; a run that another process created meanwhile is refused)."""
         try:
             os.makedirs(self.path, exist_ok=True)
             probe = self.file(".write-test")
@@ -222,6 +304,11 @@ class RunDir:
         except OSError as e:
             raise UsageError("cannot write to --logdir %s (%s)" % (self.path, e.strerror)) \
                 from None
+        self.lock()
+        if os.path.exists(self.file(self.ARGS)):
+            self.unlock()
+            raise UsageError("%s already holds a run (started meanwhile by another process)"
+                             % self.path)
         write_json(self.file(self.ARGS), args)
 
     # ------------------------------------------------------------------ an existing run
@@ -246,8 +333,20 @@ class RunDir:
 
     def load_checkpoint(self, net, trainer=None, ctx=None, step=None):
         """Load a checkpoint (default: the newest loadable) into ``net``/``trainer``;
-        returns its state dict (see :func:`load`)."""
-        return load(self.path, net, trainer, ctx=ctx, step=step)
+        returns its state dict (see :func:`load`).
+
+        When resuming (``trainer`` given, this process writes), checkpoints newer than
+        the one loaded could not be read: their files are renamed ``*.unreadable``, kept
+        for inspection but no longer counted, so that rotation keeps the good ones."""
+        state = load(self.path, net, trainer, ctx=ctx, step=step)
+        if trainer is not None and self.writes:
+            for newer in [s for s in self.steps() if s > state["step"]]:
+                for path in paths(self.path, newer):
+                    if os.path.exists(path):
+                        os.replace(path, path + ".unreadable")
+                log.warning("%s: set aside the unreadable checkpoint of step %d "
+                            "(*.unreadable)", self.path, newer)
+        return state
 
     def prepare_resume(self, log=log.info):
         """Before a resumed run writes: remove files half-written by the interrupted run."""
@@ -285,7 +384,12 @@ class RunDir:
         return writer
 
     def write_result(self, result, step, elapsed):
-        """``result.json``: the final numbers of the run, its last step and wall time."""
-        summary = dict(result or {}, step=step, wall_time_s=round(elapsed, 1))
+        """``result.json``: the final numbers of the run, its last step and wall time.
+        Non-finite numbers (a diverged run) are written as null, with ``"diverged":
+        true``, so that the file stays valid JSON."""
+        summary, bad = without_nonfinite(dict(result or {}, step=step,
+                                              wall_time_s=round(elapsed, 1)))
+        if bad:
+            summary["diverged"] = True
         write_json(self.file(self.RESULT), summary)
         return summary

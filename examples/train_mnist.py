@@ -8,7 +8,7 @@
 """
 import sys
 
-from draw.cli import add_train_args, explicit_options, main, positive_int, script_parser, train
+from draw.cli import add_model_args, add_train_args, explicit_options, main, script_parser, train
 from draw.registry import PRESETS
 
 PAPER = PRESETS["draw_mnist"][1]  # the defaults
@@ -16,17 +16,10 @@ PAPER = PRESETS["draw_mnist"][1]  # the defaults
 
 def parser():
     p = script_parser(__doc__)
-    m = p.add_argument_group("model")
-    m.add_argument("--num_steps", "-s", type=positive_int, default=PAPER["num_steps"],
-                   help="T (default %(default)s)")
-    m.add_argument("--num_recurrent_units", "-u", type=positive_int,
-                   default=PAPER["num_recurrent_units"], help="LSTM units (default %(default)s)")
-    m.add_argument("--latent_dim", "-l", type=positive_int, default=PAPER["latent_dim"],
-                   help="latent units per step (default %(default)s)")
-    m.add_argument("--read_size", type=positive_int, default=PAPER["read_size"],
-                   help="read N (default %(default)s)")
-    m.add_argument("--write_size", type=positive_int, default=PAPER["write_size"],
-                   help="write N (default %(default)s)")
+    _, m = add_model_args(p, "draw_mnist", {
+        "num_steps": ("-s", "T"), "num_recurrent_units": ("-u", "LSTM units"),
+        "latent_dim": ("-l", "latent units per step"), "read_size": (None, "read N"),
+        "write_size": (None, "write N")})
     m.add_argument("--no-attention", dest="attention", action="store_false",
                    help="read and write the whole image (the paper's second row)")
     m.add_argument("--dataset", choices=("binarized_mnist", "mnist"), default="binarized_mnist",

@@ -10,7 +10,8 @@ every 20,000 samples and on the whole test split at the end.
 """
 import sys
 
-from draw.cli import add_train_args, explicit_options, main, positive_int, script_parser, train
+from draw.cli import (add_model_args, add_train_args, explicit_options, main, positive_int,
+                      script_parser, train)
 from draw.config import OMNIGLOT_SPLITS
 from draw.errors import UsageError
 from draw.registry import PRESETS
@@ -20,18 +21,10 @@ REFERENCE = PRESETS["convdraw_omniglot"][1]  # the defaults
 
 def parser():
     p = script_parser(__doc__)
-    m = p.add_argument_group("model")
-    m.add_argument("--num_steps", "-s", type=positive_int, default=REFERENCE["num_steps"],
-                   help="T (default %(default)s)")
-    m.add_argument("--num_latent_maps", "-l", type=positive_int,
-                   default=REFERENCE["num_latent_maps"],
-                   help="latent maps per step (default %(default)s)")
-    m.add_argument("--num_recurrent_maps", "-u", type=positive_int,
-                   default=REFERENCE["num_recurrent_maps"],
-                   help="ConvLSTM hidden maps (default %(default)s)")
-    m.add_argument("--kernel_size", "-k", type=positive_int, default=REFERENCE["kernel_size"],
-                   help="odd kernel size of every convolution, below the image size "
-                        "(default %(default)s)")
+    add_model_args(p, "convdraw_omniglot", {
+        "num_steps": ("-s", "T"), "num_latent_maps": ("-l", "latent maps per step"),
+        "num_recurrent_maps": ("-u", "ConvLSTM hidden maps"),
+        "kernel_size": ("-k", "odd kernel size of every convolution, below the image size")})
     r = p.add_argument_group("schedule (in samples, as the reference)")
     r.add_argument("--num_train_samples", "-t", type=positive_int, default=500000,
                    help="training length in samples (default 500000)")

@@ -45,6 +45,30 @@ def assert_hybrid_matches(block, inputs, rtol=1e-5, atol=1e-5):
     return imp
 
 
+def check_finite_differences(block, objective, rs, eps, atol, rtol, per_param=3):
+    """Compare the gradients already in ``block``'s parameters (from ``objective()``'s
+    backward) with central differences of ``objective`` at ``per_param`` random entries
+    of every trained parameter. Returns the number of entries checked."""
+    checked = 0
+    for name, p in block.collect_params().items():
+        if p.grad_req == "null":
+            continue
+        grad = p.grad().asnumpy().reshape(-1)
+        flat = p.data().reshape((-1,))
+        for idx in rs.choice(flat.size, size=min(per_param, flat.size), replace=False):
+            old = flat[idx].asscalar()
+            flat[idx] = old + eps
+            up = objective().asscalar()
+            flat[idx] = old - eps
+            down = objective().asscalar()
+            flat[idx] = old
+            numeric = (up - down) / (2 * eps)
+            assert abs(numeric - grad[idx]) <= atol + rtol * abs(numeric), \
+                (name, idx, numeric, grad[idx])
+            checked += 1
+    return checked
+
+
 _READ_SCALARS = """
 import json, sys
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator

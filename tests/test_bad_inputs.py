@@ -54,20 +54,32 @@ def copy_run(tiny_run, tmp_path):
 
 # ----------------------------------------------------------------- arguments
 
-@pytest.mark.parametrize("args,message", [
-    (["-u", "0"], "argument --num_recurrent_units/-u: must be a positive integer"),
-    (["--latent_dim", "-1"], "argument --latent_dim/-l: must be a positive integer"),
-    (["--read_size", "0"], "argument --read_size: must be a positive integer"),
-    (["--epochs", "0"], "argument --epochs: must be a positive integer"),
-    (["--max_steps", "-5"], "argument --max_steps: must be >= 0"),
-    (["-r", "0"], "argument --learning_rate/-r: must be positive"),
-    (["-b", "x"], "argument --batch_size/-b: invalid positive_int value"),
-    (["--cpus", "0"], "argument --cpus: must be a positive integer"),
-    (["--dataset", "cifar"], "argument --dataset: invalid choice"),
+MNIST, OMNIGLOT = "examples/train_mnist.py", "examples/train_omniglot.py"
+
+
+@pytest.mark.parametrize("script,args,message", [
+    (MNIST, ["-u", "0"], "argument --num_recurrent_units/-u: must be a positive integer"),
+    (MNIST, ["--latent_dim", "-1"], "argument --latent_dim/-l: must be a positive integer"),
+    (MNIST, ["--read_size", "0"], "argument --read_size: must be a positive integer"),
+    (MNIST, ["--epochs", "0"], "argument --epochs: must be a positive integer"),
+    (MNIST, ["--max_steps", "-5"], "argument --max_steps: must be >= 0"),
+    (MNIST, ["-r", "0"], "argument --learning_rate/-r: must be positive"),
+    (MNIST, ["-b", "x"], "argument --batch_size/-b: invalid positive_int value"),
+    (MNIST, ["--cpus", "0"], "argument --cpus: must be a positive integer"),
+    (MNIST, ["--dataset", "cifar"], "argument --dataset: invalid choice"),
+    (MNIST, ["-r", "inf"], "argument --learning_rate/-r: must be positive and finite, got inf"),
+    (MNIST, ["--clip_gradient", "nan"], "argument --clip_gradient: must be >= 0 and finite"),
+    (MNIST, ["--clip_gradient", "-1"], "argument --clip_gradient: must be >= 0 and finite"),
+    # ConvDRAW sizes that cannot work (the model says why)
+    (OMNIGLOT, ["-k", "4"], "bad model settings: kernel_size must be odd, got 4"),
+    (OMNIGLOT, ["-k", "29"], "bad model settings: image height and width must be even (the 2x "
+                             "sub-pixel write) and at least kernel_size + 1 = 30 (a state of at "
+                             "least 1x1), got 28x28"),
+    (OMNIGLOT, ["-k", "0"], "argument --kernel_size/-k: must be a positive integer"),
 ])
-def test_train_nonsense(tmp_path, args, message):
+def test_train_nonsense(tmp_path, script, args, message):
     logdir = tmp_path / "run"
-    proc = run_script(["examples/train_mnist.py", "--logdir", str(logdir)] + args)
+    proc = run_script([script, "--logdir", str(logdir)] + args)
     assert_one_line_error(proc, message)
     assert len(proc.stderr.strip().splitlines()) == 1
     assert not logdir.exists()
@@ -85,20 +97,6 @@ def test_train_impossible_requests(tmp_path, data_dir, args, message):
     proc = run_script(["examples/train_mnist.py", "--logdir", str(logdir),
                        "--data_dir", data_dir] + TINY + args)
     assert_one_line_error(proc, message)
-    assert not logdir.exists()
-
-
-@pytest.mark.parametrize("args,message", [
-    (["-k", "4"], "bad model settings: kernel_size must be odd, got 4"),
-    (["-k", "29"], "bad model settings: image height and width must be even (the 2x sub-pixel "
-                   "write) and at least kernel_size + 1 = 30 (a state of at least 1x1), got 28x28"),
-    (["-k", "0"], "argument --kernel_size/-k: must be a positive integer"),
-])
-def test_convdraw_impossible_sizes(tmp_path, args, message):
-    logdir = tmp_path / "run"
-    proc = run_script(["examples/train_omniglot.py", "--logdir", str(logdir)] + args)
-    assert_one_line_error(proc, message)
-    assert len(proc.stderr.strip().splitlines()) == 1
     assert not logdir.exists()
 
 
@@ -249,3 +247,17 @@ def test_evaluate_split(tiny_run, tmp_path, data_dir):
     assert "val split (10000 images): bound" in proc.stdout
     proc = run_script(["examples/evaluate.py", tiny_run, "--split", "nope"])
     assert_one_line_error(proc, "argument --split: invalid choice: 'nope'")
+
+
+def test_diverged_run_exits_1_with_valid_json(tmp_path, data_dir):
+    """Fewer non-finite steps than --max_nonfinite before the end, and a final bound that
+    is not a number: not a success (exit 1, one line) and result.json stays valid JSON."""
+    logdir = tmp_path / "run"
+    proc = run_script(["examples/train_mnist.py", "--logdir", str(logdir), "--data_dir",
+                       data_dir] + TINY + ["-r", "1e30", "--max_steps", "6",
+                                           "--clip_gradient", "0"])
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: the run diverged: the final validation bound is "), last
+    result = json.loads((logdir / "result.json").read_text())  # strict JSON: no bare NaN
+    assert result["diverged"] is True and result["total"] is None and result["step"] == 6

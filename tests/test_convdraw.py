@@ -10,7 +10,7 @@ from draw.loss import VariationalLoss
 from draw.loss import ModelWithLoss
 
 from . import reference as ref
-from .helpers import assert_hybrid_matches
+from .helpers import assert_hybrid_matches, check_finite_differences
 
 
 def tiny(shape=(1, 28, 28), steps=2):
@@ -109,22 +109,7 @@ def test_finite_difference_gradients():
     with autograd.record():
         value = objective()
     value.backward()
-    checked = 0
-    for name, p in model.collect_params().items():
-        grad = p.grad().asnumpy().reshape(-1)
-        flat = p.data().reshape((-1,))
-        for idx in rs.choice(flat.size, size=min(3, flat.size), replace=False):
-            old = flat[idx].asscalar()
-            eps = 1e-6
-            flat[idx] = old + eps
-            up = objective().asscalar()
-            flat[idx] = old - eps
-            down = objective().asscalar()
-            flat[idx] = old
-            numeric = (up - down) / (2 * eps)
-            assert abs(numeric - grad[idx]) <= 1e-6 + 1e-5 * abs(numeric), \
-                (name, idx, numeric, grad[idx])
-            checked += 1
+    checked = check_finite_differences(model, objective, rs, eps=1e-6, atol=1e-6, rtol=1e-5)
     assert checked == sum(min(3, p.data().size) for p in model.collect_params().values())
 
 
@@ -246,7 +231,7 @@ def test_checkpoint_of_the_first_version_loads_exactly(tmp_path):
     for path in rundir.paths(str(tmp_path), 10)[:1]:
         mx.nd.save(path, saved)
     open(rundir.paths(str(tmp_path), 10)[1], "wb").write(b"old optimizer state")
-    rundir.write_json(rundir.paths(str(tmp_path), 10)[2], {"step": 10})
+    rundir.write_json(rundir.paths(str(tmp_path), 10)[2], {"step": 10, "epoch": 0, "batch": 10})
     fresh = tiny(steps=2)
     state = rundir.load(str(tmp_path), fresh)
     assert state["step"] == 10

@@ -8,7 +8,6 @@ import shutil
 import struct
 import threading
 
-import mxnet as mx
 import numpy as np
 import pytest
 

@@ -10,7 +10,7 @@ from draw.model import DRAW
 from draw.loss import ModelWithLoss
 
 from . import reference as ref
-from .helpers import assert_hybrid_matches
+from .helpers import assert_hybrid_matches, check_finite_differences
 
 
 def test_lstm_cell_matches_numpy():
@@ -99,27 +99,8 @@ def test_finite_difference_gradients():
     with autograd.record():
         value = objective()
     value.backward()
-    rs = np.random.RandomState(2)
-    checked = 0
-    for name, p in model.collect_params().items():
-        if p.grad_req == "null":
-            continue
-        data = p.data()
-        grad = p.grad().asnumpy()
-        flat = data.reshape((-1,))
-        for idx in rs.choice(flat.size, size=min(3, flat.size), replace=False):
-            old = flat[idx].asscalar()
-            eps = 1e-5
-            flat[idx] = old + eps
-            up = objective().asscalar()
-            flat[idx] = old - eps
-            down = objective().asscalar()
-            flat[idx] = old
-            numeric = (up - down) / (2 * eps)
-            analytic = grad.reshape(-1)[idx]
-            assert abs(numeric - analytic) <= 1e-5 + 1e-4 * abs(numeric), (name, idx, numeric,
-                                                                           analytic)
-            checked += 1
+    checked = check_finite_differences(model, objective, np.random.RandomState(2), eps=1e-5,
+                                       atol=1e-5, rtol=1e-4)
     assert checked > 30
 
 

@@ -122,6 +122,12 @@ def test_signal_finishes_step_and_checkpoints(tmp_path, data_dir, sig):
         wait_for(lambda: os.path.exists(logdir / "train.log")
                  and "steps/epoch" in open(logdir / "train.log").read(), what="training")
         time.sleep(1.0)
+        if sig == signal.SIGTERM:  # one process per run: a second one is refused
+            second = run_script(["examples/train_mnist.py", "--resume", str(logdir),
+                                 "--no_progress", "--data_dir", data_dir])
+            assert second.returncode == 2 and second.stderr.strip().splitlines()[-1] == (
+                "error: %s is in use by another process (pid %d): wait for it to end or "
+                "stop it" % (logdir, proc.pid)), second.stderr[-2000:]
         proc.send_signal(sig)
         proc.wait(120)
     finally:
