@@ -151,9 +151,18 @@ def train_config(args, **settings):
 
 
 def explicit_options(parser, argv):
-    """Destinations of the options actually present in ``argv``."""
-    given = {a.split("=", 1)[0] for a in argv if a.startswith("-")}
-    return {a.dest for a in parser._actions if given & set(a.option_strings)}
+    """Destinations of the options given in ``argv``, however they were spelled
+    (abbreviated ``--max_st 40``, attached ``-s8``, ``--seed=3``): ``argv`` is parsed
+    again with every default suppressed, so only what was given is set."""
+    defaults = [(a, a.default) for a in parser._actions]
+    try:
+        for action, _ in defaults:
+            action.default = argparse.SUPPRESS
+        given, _ = parser.parse_known_args(argv)
+    finally:
+        for action, default in defaults:
+            action.default = default
+    return set(vars(given))
 
 
 def contexts(args):
@@ -176,10 +185,22 @@ def train(args, model_cfg, dataset, explicit=(), **settings):
                  progress=not args.no_progress)
     config = train_config(args, **settings)
     if args.resume:
+        if "logdir" in explicit and args.logdir != args.resume:
+            raise UsageError("--logdir %s and --resume %s name different runs: give only "
+                             "--resume" % (args.logdir, args.resume))
         requested = dict(model_cfg["kwargs"], dataset=dataset, **config.to_dict())
         changes = {k: v for k, v in requested.items() if k in explicit}
-        return run.resume(args.resume, changes=changes, **where)
+        return run.resume(args.resume, changes=changes, kind=model_cfg["kind"], **where)
     return run.train(model_cfg, config, dataset, args.logdir, **where)
+
+
+def saved_batch_size(args):
+    """The batch size of the run ``--resume`` names (for flags counted in samples), or
+    ``--batch_size`` for a new run."""
+    if not args.resume:
+        return args.batch_size
+    from .rundir import RunDir
+    return RunDir(args.resume).read_args()["train"]["batch_size"]
 
 
 def sample(args):
@@ -236,7 +257,15 @@ def main(fn, *fn_args):
     """Set up the process (:func:`draw.runtime.setup`), run ``fn``, and turn expected
     errors into one line on stderr and exit status 2 (1 when training stopped because it
     diverged)."""
+    import signal
+
     from . import runtime
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+    # SIGTERM as SIGINT outside the training loop (which checkpoints on either): start-up
+    # and the other tools end through the same clean-up
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         runtime.setup()
         return fn(*fn_args)
@@ -246,3 +275,10 @@ def main(fn, *fn_args):
     except TrainingError as e:
         print("error: %s" % e, file=sys.stderr)
         sys.exit(1)
+    except OSError as e:  # e.g. a full disk or a read-only directory
+        where = ": %s" % e.filename if getattr(e, "filename", None) else ""
+        print("error: %s%s" % (e.strerror or e, where), file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt as e:
+        print("error: interrupted (%s)" % (e.args[0] if e.args else "SIGINT"), file=sys.stderr)
+        sys.exit(130)

@@ -64,9 +64,9 @@ class TrainConfig:
         kind="non_negative_float")
     seed: int = _setting(0, "random seed", kind="int")
     num_val: int = _setting(0, "validate on the first N validation images, 0 = all",
-                            kind="non_negative_int")
+                            kind="non_negative_int", resumable=True)
     val_batch_size: int = _setting(0, "validation batch size, 0 = --batch_size",
-                                   kind="non_negative_int")
+                                   kind="non_negative_int", resumable=True)
     kvstore: str = _setting("device", kind="kvstore", group="devices", resumable=True,
                             help="kvstore for several devices; dist_sync / dist_device_sync "
                                  "train on several machines (see examples/launch_local.py)")

@@ -3,7 +3,11 @@ import mxnet as mx
 from mxnet import gluon
 
 
-def evaluate_bound(net, images, batch_size, ctxs):
+class EvaluationStopped(Exception):
+    """``evaluate_bound``'s ``stop()`` asked it to end early."""
+
+
+def evaluate_bound(net, images, batch_size, ctxs, stop=None):
     """Mean negative ELBO over ``images``, in nats per image, with its two parts.
 
     Parameters
@@ -14,6 +18,9 @@ def evaluate_bound(net, images, batch_size, ctxs):
     batch_size : int
         Global batch size, split over ``ctxs``.
     ctxs : list of Context
+    stop : callable, optional
+        Asked before every batch; :class:`EvaluationStopped` is raised when it returns
+        True (a signal need not wait for a whole validation pass).
 
     Returns
     -------
@@ -24,6 +31,8 @@ def evaluate_bound(net, images, batch_size, ctxs):
         raise ValueError("no images to evaluate")
     sums = []
     for start in range(0, n, batch_size):
+        if stop is not None and stop():
+            raise EvaluationStopped()
         x = images[start:start + batch_size].astype("float32")
         parts = gluon.utils.split_and_load(x, ctxs[:len(x)], even_split=False)
         for xi in parts:

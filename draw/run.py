@@ -13,6 +13,7 @@ calls the same functions::
     run.resume("runs/draw", changes={"max_steps": 1000})
 """
 import logging
+import os
 import time
 
 import mxnet as mx
@@ -66,17 +67,27 @@ def train(model_config, train_config, dataset, run_dir, contexts=None, data_dir=
         rd.unlock()
 
 
-def resume(run_dir, changes=None, contexts=None, data_dir=None, source=None, progress=True):
+def resume(run_dir, changes=None, contexts=None, data_dir=None, source=None, progress=True,
+           kind=None):
     """Continue the run in ``run_dir`` from its newest loadable checkpoint.
 
     ``changes`` are settings the caller asked for explicitly, by name: model constructor
     arguments, ``dataset`` or :class:`TrainConfig` fields. Those in
     :data:`draw.config.RESUMABLE` (length, logging and checkpoint periods, kvstore)
     override the run's; any other that differs from the run's is refused. Devices may
-    change. Returns as :func:`train`.
+    change. ``kind``: the model kind the caller trains; a run of another kind is refused.
+    A run that already finished (``result.json``) is refused; one that reached its end
+    but not its final validation only finishes. Returns as :func:`train`.
     """
     rd = RunDir(run_dir)
     saved = rd.read_args()
+    if kind is not None and saved["model"]["kind"] != kind:
+        raise UsageError("--resume %s: that is a %s run; resume it with the script that "
+                         "trains %s (%s)" % (run_dir, saved["model"]["kind"],
+                                             saved["model"]["kind"],
+                                             "examples/train_omniglot.py"
+                                             if saved["model"]["kind"] == "convdraw"
+                                             else "examples/train_mnist.py"))
     changes = dict(changes or {})
     _refuse_changes(saved, changes)
     train_cfg = TrainConfig.from_dict(saved["train"]).replace(
@@ -139,19 +150,29 @@ def _train(model_cfg, train_cfg, dataset, rd, contexts, data_dir, source, progre
                    "train": train_cfg.to_dict(),
                    "dataset_meta": {"converter_version": meta.get("converter_version"),
                                     "nd_sha256": meta.get("nd_sha256")}})
-    setup_logging(rd.file(rd.LOG) if rd.writes else None)
-    # seeded initialisation, finished by one forward pass (deferred shapes), so every
-    # worker of a distributed run starts from the same parameters
-    mx.random.seed(train_cfg.seed)
-    model.initialize(mx.init.Xavier(), ctx=ctxs)
-    model(mx.nd.zeros((1,) + image_shape, ctx=ctxs[0]))
-    trainer = Trainer(model, arrays["train_x"], val, train_cfg, ctxs, rd, kvstore=kvstore)
+    try:
+        setup_logging(rd.file(rd.LOG) if rd.writes else None)
+        # seeded initialisation, finished by one forward pass (deferred shapes), so every
+        # worker of a distributed run starts from the same parameters
+        mx.random.seed(train_cfg.seed)
+        model.initialize(mx.init.Xavier(), ctx=ctxs)
+        model(mx.nd.zeros((1,) + image_shape, ctx=ctxs[0]))
+        trainer = Trainer(model, arrays["train_x"], val, train_cfg, ctxs, rd, kvstore=kvstore)
+    except BaseException:  # e.g. out of memory, or an interrupt, before training started
+        rd.discard()  # the new run's files go again: the directory can be used again
+        raise
     if resuming:
         rd.prepare_resume()
         state = rd.load_checkpoint(model, trainer.updater, ctx=ctxs)
         trainer.restore_state(state)
-        log.info("resumed %s at step %d (epoch %d, batch %d)", rd.path, state["step"],
-                 state["epoch"], state["batch"])
+        if trainer.done() and os.path.exists(rd.file(rd.RESULT)):
+            raise UsageError("--resume %s: the run already finished at step %d (see %s); "
+                             "give a larger --max_steps or --epochs to train longer"
+                             % (rd.path, state["step"], rd.file(rd.RESULT)))
+        log.info("resumed %s at step %d (epoch %d, batch %d)%s", rd.path, state["step"],
+                 state["epoch"], state["batch"],
+                 "; the run reached its end, only its final validation is left"
+                 if trainer.done() else "")
     writer = rd.open_writer(resumed_at=trainer.state["step"] if resuming else None)
     try:
         result = trainer.fit(writer, progress=progress and rd.writes)
@@ -186,11 +207,33 @@ def load_model(run_dir, step=None, ctx=None):
     return model, saved, state
 
 
+#: most images one call of :func:`sample` draws (its memory grows with n x T canvases)
+MAX_SAMPLES = 4096
+
+
+def _writable_dir(path, what):
+    """Check, creating nothing, that ``path`` is or can become a writable directory."""
+    existing = path
+    while not os.path.exists(existing):
+        existing = os.path.dirname(os.path.abspath(existing))
+    if not os.path.isdir(existing):
+        reason = "not a directory"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        reason = "permission denied"
+    else:
+        return
+    raise UsageError("%s %s: cannot write there (%s)" % (what, path, reason))
+
+
 def sample(run_dir, out_dir=None, num_samples=64, step=None, ctx=None, seed=None, gif=True,
            boxes=True, prefix="samples"):
     """Sample a run's model: ``<prefix>.png`` (final canvases) and ``<prefix>.gif`` (every
     step, attention boxes in red) in ``out_dir`` (default ``run_dir``). Returns the
     written paths."""
+    if not 1 <= num_samples <= MAX_SAMPLES:
+        raise UsageError("-n %d: draw between 1 and %d images per call"
+                         % (num_samples, MAX_SAMPLES))
+    _writable_dir(out_dir or run_dir, "--out")
     model, _, _ = load_model(run_dir, step, ctx)
     return write_samples(model, out_dir or run_dir, n=num_samples, ctx=ctx or mx.cpu(),
                          seed=seed, gif=gif, boxes=boxes, prefix=prefix)
@@ -205,6 +248,10 @@ def evaluate(run_dir, split="test", num_images=0, batch_size=100, step=None, con
     ``split``, ``images``, ``step`` and ``dataset`` (also written to ``json_path``).
     """
     ctxs = contexts or [mx.cpu()]
+    if json_path:  # before the long work
+        if os.path.isdir(json_path):
+            raise UsageError("--json %s is a directory; give a file name" % json_path)
+        _writable_dir(os.path.dirname(os.path.abspath(json_path)), "--json")
     model, saved, state = load_model(run_dir, step, ctxs[0])
     path = ensure_dataset(saved["dataset"], data_dir, source, log=log.info)
     key = split + "_x"

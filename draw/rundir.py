@@ -235,6 +235,7 @@ class RunDir:
     def __init__(self, path, writes=True):
         self.path = path
         self.writes = writes
+        self.created = False
         self._lock = None
 
     # ------------------------------------------------------------------ ownership
@@ -263,6 +264,8 @@ class RunDir:
 
     def unlock(self):
         if self._lock is not None:
+            self._lock.seek(0)
+            self._lock.truncate()  # no pid: nobody holds it
             self._lock.close()
             self._lock = None
 
@@ -310,17 +313,39 @@ class RunDir:
             raise UsageError("%s already holds a run (started meanwhile by another process)"
                              % self.path)
         write_json(self.file(self.ARGS), args)
+        self.created = True
+
+    def discard(self):
+        """Remove a run this process created that never reached a checkpoint (a failure
+        or an interrupt during start-up), so that the directory can be used again."""
+        if not self.created or self.steps():
+            return
+        for name in os.listdir(self.path):
+            os.remove(self.file(name))
+        self.unlock()
+        try:
+            os.rmdir(self.path)
+        except OSError:
+            pass
+        self.created = False
 
     # ------------------------------------------------------------------ an existing run
     def read_args(self, error=None):
         """``args.json`` as a dict. :class:`UsageError` when there is none readable: with
         ``error`` (``%s`` is the path) as its message, else one for ``--resume``."""
         try:
-            return read_json(self.file(self.ARGS))
+            args = read_json(self.file(self.ARGS))
         except (OSError, ValueError) as e:
             message = error % self.path if error else \
                 "--resume %s: no readable args.json (%s)" % (self.path, e)
             raise UsageError(message) from None
+        model = args.get("model") if isinstance(args, dict) else None
+        if not (isinstance(model, dict) and isinstance(model.get("kind"), str)
+                and isinstance(model.get("kwargs"), dict)
+                and isinstance(args.get("dataset"), str) and isinstance(args.get("train"), dict)):
+            raise UsageError("%s: args.json does not hold a run's settings (model kind and "
+                             "arguments, dataset, training settings)" % self.path)
+        return args
 
     def steps(self):
         """Steps with a committed checkpoint, ascending."""

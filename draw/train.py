@@ -21,7 +21,7 @@ from mxnet import autograd, gluon
 from . import runtime
 from .config import TrainConfig
 from .batches import BatchIterator
-from .evaluate import evaluate_bound
+from .evaluate import EvaluationStopped, evaluate_bound
 from .loss import ModelWithLoss
 from .rundir import RunDir
 from .visualize import canvas_frames, make_grid, save_gif, save_png, sequence_strip
@@ -29,10 +29,13 @@ from .errors import TrainingError
 
 log = logging.getLogger("draw")
 
-def _rng_seed(seed, step, rank=0):
-    """MXNet seed used from global step ``step`` on (so resume replays the same noise);
-    each worker of a distributed run has its own stream."""
-    return (int(seed) * 7919 + int(step) * 104729 + int(rank) * 1000003 + 17) % (2 ** 31)
+def _rng_seed(seed, step, rank=0, stream=0):
+    """MXNet seed of global step ``step`` (reseeded before every step, so that any
+    checkpoint resumes the same noise); each worker of a distributed run has its own
+    stream, and ``stream=1`` is the validation's (the same numbers at a step however the
+    run got there)."""
+    return (int(seed) * 7919 + int(step) * 104729 + int(rank) * 1000003 + int(stream) * 65537
+            + 17) % (2 ** 31)
 
 
 def param_digest(model):
@@ -112,6 +115,7 @@ class Trainer:
         self.state = dict(step=0, epoch=0, batch=0, seed=self.cfg.seed, nonfinite=0)
         self.interrupted = None
         self.writer = None
+        self._signals = None
         self._bar = None
         self._tick = None
         self._consecutive_nonfinite = 0
@@ -193,7 +197,6 @@ class Trainer:
             The final validation result (nats), or None when interrupted.
         """
         cfg, st = self.cfg, self.state
-        mx.random.seed(_rng_seed(cfg.seed, st["step"], self.rank))
         log.info("%s; contexts: %s%s; %d train / %d val images; batch %d; %d steps/epoch",
                  runtime.THREADS_NOTE or "OpenMP threads: MXNet default", self.ctxs,
                  "; worker %d of %d" % (self.rank, self.num_workers)
@@ -206,17 +209,22 @@ class Trainer:
             self.train_iter), initial=st["step"])
         self._tick = (time.time(), st["step"])
         with _StopSignals() as stop:
+            self._signals = stop
             try:
-                while not self._done():
+                while not self.done() and not stop.signal:
                     self._train_epoch(stop)
-                    if stop.signal:
-                        self._stop(stop.signal)
-                        return None
+                if not stop.signal:
+                    return self.finish()
+            except EvaluationStopped:  # a signal during a validation pass
+                pass
             finally:
                 self._bar.close()
-        return self.finish()
+                self._signals = None
+            self._stop(stop.signal)
+            return None
 
-    def _done(self):
+    def done(self):
+        """Whether training reached ``epochs`` or ``max_steps``."""
         cfg, st = self.cfg, self.state
         return st["epoch"] >= cfg.epochs or bool(cfg.max_steps and st["step"] >= cfg.max_steps)
 
@@ -225,13 +233,14 @@ class Trainer:
         ``max_steps``."""
         st = self.state
         for x in self.train_iter.epoch(st["epoch"], start=st["batch"]):
+            mx.random.seed(_rng_seed(self.cfg.seed, st["step"], self.rank))
             losses, norm, finite = self.step(x)
             st["step"] += 1
             st["batch"] += 1
             self._bar.update(1)
             self._guard(finite)
             self._after_step(losses, norm)
-            if stop.signal or self._done():
+            if stop.signal or self.done():
                 return
         self._end_epoch()
 
@@ -261,7 +270,8 @@ class Trainer:
             self.save_checkpoint()
 
     def _stop(self, signal_name):
-        """After SIGINT/SIGTERM: checkpoint and say how to continue."""
+        """After SIGINT/SIGTERM (at the end of a step or during a validation pass):
+        checkpoint and say how to continue."""
         saved = self.save_checkpoint()
         self.interrupted = signal_name
         last = self.run_dir.steps()
@@ -293,8 +303,10 @@ class Trainer:
                    "step %d in %s" % (last[-1], self.run_dir.path) if last else "none"))
 
     def finish(self):
-        """Final evaluation (the full validation set too when ``num_val`` limits the
-        periodic ones) and checkpoint."""
+        """Checkpoint, then the final evaluation (the full validation set too when
+        ``num_val`` limits the periodic ones). A signal during it leaves the checkpoint
+        of the last step: resuming only runs this final phase."""
+        self.save_checkpoint()
         result = self.evaluate()
         if self.rank == 0 and self.cfg.num_val and \
                 len(self.full_val_images) > len(self.val_images):
@@ -305,7 +317,6 @@ class Trainer:
             if self.writer is not None:
                 for key, value in result.items():
                     self.writer.add_scalar("val_full/" + key, value, self.state["step"])
-        self.save_checkpoint()
         return result
 
     def evaluate(self):
@@ -329,7 +340,10 @@ class Trainer:
         """Mean bound (nats) on ``images`` (default: the periodic validation images)."""
         batch = self.cfg.val_batch_size or self.cfg.batch_size
         images = self.val_images if images is None else images
-        return evaluate_bound(self.net, images, batch, self.ctxs)
+        signals = self._signals
+        mx.random.seed(_rng_seed(self.cfg.seed, self.state["step"], self.rank, stream=1))
+        return evaluate_bound(self.net, images, batch, self.ctxs,
+                              stop=lambda: signals is not None and signals.signal is not None)
 
     def save_checkpoint(self):
         """Checkpoint the current step (once), unless the last step was non-finite: a
@@ -342,19 +356,17 @@ class Trainer:
             log.warning("step %d: no checkpoint after a non-finite step", step)
             return False
         self._last_checkpoint = step
-        # MXNet cannot export its RNG state: it is reseeded here from (seed, step, rank),
-        # and a run resumed from this checkpoint reseeds the same way, so both draw the
-        # same noise
-        mx_seed = _rng_seed(self.cfg.seed, step, self.rank)
+        # MXNet cannot export its RNG state; it needs none: every step reseeds it from
+        # (seed, step, rank) (see _train_epoch), so a run resumed from any checkpoint,
+        # a signal's included, draws the noise of the uninterrupted run
         if self.rank == 0:
             if self.writer is not None:  # events up to this step reach the disk first
                 self.writer.flush()
             name, keys, pos, has_gauss, cached = np.random.get_state()
-            state = dict(self.state, mx_seed=mx_seed,
+            state = dict(self.state,
                          numpy_rng=[name, keys.tolist(), int(pos), int(has_gauss), float(cached)])
             self.run_dir.save_checkpoint(step, self.model, self.updater, state,
                                          keep=self.cfg.keep_checkpoints)
-        mx.random.seed(mx_seed)
         return self.rank == 0
 
     # ------------------------------------------------------------------ logging
@@ -402,8 +414,9 @@ class Trainer:
 
 class _StopSignals:
     """Within the block, SIGINT/SIGTERM set :attr:`signal` (their name) instead of
-    killing the process; a second one kills it as usual. Outside the main thread,
-    signals cannot be caught and this does nothing."""
+    killing the process; a second one kills it at once (the default action, which no
+    running operator can delay). Outside the main thread, signals cannot be caught and
+    this does nothing."""
 
     def __init__(self):
         self.signal = None
@@ -413,8 +426,8 @@ class _StopSignals:
         self.signal = signal.Signals(signum).name
         log.info("%s received: finishing the current step, then writing a checkpoint "
                  "(send it again to stop at once)", self.signal)
-        for sig, handler in self._saved.items():
-            signal.signal(sig, handler)
+        for sig in self._saved:
+            signal.signal(sig, signal.SIG_DFL)
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():

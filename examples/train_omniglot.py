@@ -11,7 +11,7 @@ every 20,000 samples and on the whole test split at the end.
 import sys
 
 from draw.cli import (add_model_args, add_train_args, explicit_options, main, positive_int,
-                      script_parser, train)
+                      saved_batch_size, script_parser, train)
 from draw.config import OMNIGLOT_SPLITS
 from draw.errors import UsageError
 from draw.registry import PRESETS
@@ -43,7 +43,7 @@ def parser():
 def run(argv):
     p = parser()
     args = p.parse_args(argv)
-    per = args.batch_size
+    per = saved_batch_size(args)  # the resumed run's: the schedule flags count samples
     for name in ("num_train_samples", "val_freq", "checkpoint_freq"):
         if getattr(args, name) < per:
             raise UsageError("--%s (%d) is smaller than the batch size (%d)"
@@ -53,7 +53,8 @@ def run(argv):
     args.num_val = args.num_val_samples
     explicit = explicit_options(p, argv)
     renamed = {"num_train_samples": "max_steps", "val_freq": "val_every",
-               "checkpoint_freq": "checkpoint_every"}
+               "checkpoint_freq": "checkpoint_every", "num_val_samples": "num_val",
+               "split": "dataset"}
     explicit |= {renamed[k] for k in list(explicit) if k in renamed}
     model = {"kind": "convdraw", "kwargs": dict(
         image_shape=REFERENCE["image_shape"], num_steps=args.num_steps,

@@ -261,3 +261,123 @@ def test_diverged_run_exits_1_with_valid_json(tmp_path, data_dir):
     assert last.startswith("error: the run diverged: the final validation bound is "), last
     result = json.loads((logdir / "result.json").read_text())  # strict JSON: no bare NaN
     assert result["diverged"] is True and result["total"] is None and result["step"] == 6
+
+
+# ----------------------------------------------------------------- resume
+
+@pytest.mark.parametrize("argv,conflict", [
+    (["-u64"], "num_recurrent_units=64 (run has 16)"),          # attached short flag
+    (["--num_rec", "64"], "num_recurrent_units=64 (run has 16)"),  # abbreviated
+    (["-r0.5"], "learning_rate=0.5 (run has 0.001)"),
+    (["--learning_rate=0.5"], "learning_rate=0.5 (run has 0.001)"),
+])
+def test_resume_sees_every_spelling_of_a_flag(tiny_run, tmp_path, data_dir, argv, conflict):
+    run = copy_run(tiny_run, tmp_path)
+    before = snapshot(run)
+    proc = run_script(["examples/train_mnist.py", "--resume", run, "--data_dir", data_dir,
+                       "--no_progress"] + argv)
+    assert_one_line_error(proc, "--resume: the run was started with other settings: "
+                          + conflict)
+    assert snapshot(run) == before
+
+
+def test_resume_with_the_wrong_script_or_another_logdir(tiny_run, tmp_path, data_dir):
+    run = copy_run(tiny_run, tmp_path)
+    before = snapshot(run)
+    proc = run_script(["examples/train_omniglot.py", "--resume", run, "--data_dir", data_dir])
+    assert_one_line_error(proc, "that is a draw run; resume it with the script that trains "
+                                "draw (examples/train_mnist.py)")
+    proc = run_script(["examples/train_mnist.py", "--resume", run, "--logdir",
+                       str(tmp_path / "other"), "--data_dir", data_dir])
+    assert_one_line_error(proc, "name different runs: give only --resume")
+    assert snapshot(run) == before and not (tmp_path / "other").exists()
+
+
+def test_resume_of_a_finished_run(tiny_run, tmp_path, data_dir):
+    """A finished run is refused (nothing written); one that reached its last step but not
+    the end of its final validation only finishes, with the same numbers."""
+    run = copy_run(tiny_run, tmp_path)
+    before = snapshot(run)
+    resume = ["examples/train_mnist.py", "--resume", run, "--data_dir", data_dir,
+              "--no_progress"]
+    proc = run_script(resume)
+    assert_one_line_error(proc, "the run already finished at step 20")
+    assert snapshot(run) == before
+    result = json.load(open(os.path.join(run, "result.json")))
+    os.remove(os.path.join(run, "result.json"))
+    proc = run_script(resume)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "the run reached its end, only its final validation is left" in proc.stderr
+    again = json.load(open(os.path.join(run, "result.json")))
+    for key in ("total", "reconstruction", "kl", "step"):  # validation is seeded by step
+        assert again[key] == result[key], key
+
+
+def test_resumed_omniglot_schedule_counts_with_the_runs_batch(tmp_path):
+    """train_omniglot.py's flags count samples; on resume they are converted with the
+    saved run's batch size, not the parser's default."""
+    import argparse
+
+    from draw import cli
+    from draw.rundir import RunDir
+    rd = RunDir(str(tmp_path / "run"))
+    rd.create({"model": {"kind": "convdraw", "kwargs": {}}, "dataset": "omniglot",
+               "train": {"batch_size": 64}})
+    rd.unlock()
+    assert cli.saved_batch_size(argparse.Namespace(resume=rd.path, batch_size=32)) == 64
+    assert cli.saved_batch_size(argparse.Namespace(resume=None, batch_size=32)) == 32
+
+
+@pytest.mark.parametrize("content", ['{"dataset": "binarized_mnist", "train": {}}',
+                                     '{"model": {"kind": "draw"}, "dataset": 3}', "[1, 2]"])
+def test_args_json_of_the_wrong_form(tiny_run, tmp_path, data_dir, content):
+    run = copy_run(tiny_run, tmp_path)
+    open(os.path.join(run, "args.json"), "w").write(content)
+    for args in (["examples/train_mnist.py", "--resume", run, "--data_dir", data_dir],
+                 ["examples/sample.py", run, "--out", str(tmp_path / "s")]):
+        proc = run_script(args)
+        assert_one_line_error(proc, "args.json does not hold a run's settings")
+
+
+# ----------------------------------------------------------------- outputs
+
+def test_outputs_checked_before_the_work(tiny_run, tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    proc = run_script(["examples/sample.py", tiny_run, "--out", str(afile)])
+    assert_one_line_error(proc, "--out %s: cannot write there" % afile)
+    proc = run_script(["examples/sample.py", tiny_run, "-n", "100000"])
+    assert_one_line_error(proc, "-n 100000: draw between 1 and 4096 images per call")
+    proc = run_script(["examples/evaluate.py", tiny_run, "--json", str(tmp_path)])
+    assert_one_line_error(proc, "--json %s is a directory; give a file name" % tmp_path)
+    assert "validation bound" not in proc.stderr and "split (" not in proc.stdout
+
+
+def test_failed_start_leaves_no_run_directory(tmp_path, data_dir, monkeypatch):
+    """A failure after args.json is written but before the first checkpoint (here the
+    trainer cannot be built) removes what the run wrote, so the directory can be used."""
+    from draw import run
+    from draw.config import TrainConfig
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError("cannot allocate")
+    monkeypatch.setattr(run, "Trainer", no_memory)
+    logdir = tmp_path / "run"
+    with pytest.raises(MemoryError):
+        run.train({"kind": "draw", "kwargs": dict(image_shape=[1, 28, 28], num_steps=2,
+                                                  num_recurrent_units=8, latent_dim=2)},
+                  TrainConfig(batch_size=10, max_steps=1), "binarized_mnist", str(logdir),
+                  data_dir=data_dir)
+    assert not logdir.exists()
+
+
+def test_converter_removes_files_of_a_killed_conversion(tmp_path, source_dir):
+    from draw.datasets import convert_binarized_mnist
+    out = tmp_path / "out"
+    out.mkdir()
+    dead = 2 ** 22 + 12345  # no such process
+    for name in ("binarized_mnist.nd.tmp-%d" % dead, "binarized_mnist.json.tmp-%d" % dead):
+        (out / name).write_bytes(b"half")
+    convert_binarized_mnist(out_dir=str(out), source=source_dir, log=lambda *a: None)
+    assert sorted(p.name for p in out.iterdir()) == ["binarized_mnist.json",
+                                                     "binarized_mnist.nd"]

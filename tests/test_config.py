@@ -20,7 +20,8 @@ def test_train_config_round_trip_and_unknown_keys():
 def test_resumable_settings():
     assert set(RESUMABLE) == {"epochs", "max_steps", "log_every", "hist_every",
                               "checkpoint_every", "keep_checkpoints", "checkpoint_each_epoch",
-                              "max_nonfinite", "val_every", "kvstore"}
+                              "max_nonfinite", "val_every", "kvstore", "num_val",
+                              "val_batch_size"}
 
 
 def test_every_flagged_setting_is_a_flag_with_its_default():

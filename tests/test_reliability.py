@@ -249,3 +249,75 @@ def test_epoch_checkpoints_configurable(tmp_path, each_epoch, expected):
                              checkpoint_each_epoch=each_epoch, keep_checkpoints=5)
     trainer.fit(writer=None, progress=False)
     assert rundir.list_steps(str(tmp_path)) == expected
+
+
+def _stderr(logdir):
+    path = str(logdir) + ".stderr"
+    return open(path).read() if os.path.exists(path) else ""
+
+
+def test_signal_checkpoint_resumes_identically(reference_run, tmp_path, data_dir):
+    """A checkpoint written on SIGTERM, at whatever step, resumes to the same parameters
+    and curve as the uninterrupted run (every step's noise is seeded from its number)."""
+    logdir = tmp_path / "signalled"
+    proc = start(RUN + ["--max_steps", str(STEPS)], logdir, data_dir)
+    try:
+        wait_for(lambda: any(s >= 50 for s in rundir.list_steps(str(logdir))),
+                 what="the checkpoint at step 50")
+        time.sleep(0.23)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, _stderr(logdir)[-3000:]
+    stopped = int(re.search(r"SIGTERM: stopped after step (\d+)", _stderr(logdir)).group(1))
+    assert 50 <= stopped < STEPS
+    proc = run_script(["examples/train_mnist.py", "--resume", str(logdir), "--no_progress",
+                       "--data_dir", data_dir])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    a, b = params_of(reference_run, STEPS), params_of(logdir, STEPS)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    assert scalars(logdir, "train/loss") == scalars(reference_run, "train/loss")
+
+
+def test_signal_during_the_final_validation(tmp_path, data_dir):
+    """SIGTERM while the run validates on the whole set at its end: it stops within a
+    batch, keeps the final checkpoint and exits 0; resuming only finishes the run."""
+    logdir = tmp_path / "final"
+    proc = start(RUN + ["--max_steps", "20", "--checkpoint_every", "0"], logdir, data_dir)
+    try:
+        wait_for(lambda: "step 20: validation bound" in _stderr(logdir), what="the end")
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    err = _stderr(logdir)
+    assert proc.returncode == 0 and "Traceback" not in err, err[-3000:]
+    assert "SIGTERM: stopped after step 20; checkpoint written" in err
+    assert rundir.list_steps(str(logdir))[-1] == 20 and not (logdir / "result.json").exists()
+    proc = run_script(["examples/train_mnist.py", "--resume", str(logdir), "--no_progress",
+                       "--data_dir", data_dir])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "only its final validation is left" in proc.stderr
+    assert rundir.read_json(str(logdir / "result.json"))["step"] == 20
+
+
+def test_second_signal_stops_at_once(tmp_path, data_dir):
+    """The first SIGTERM asks for a checkpoint at the end of the step; a second one ends
+    the process at once (the paper-size model's steps take about a second here)."""
+    logdir = tmp_path / "twice"
+    proc = start(["examples/train_mnist.py", "-b", "100", "--max_steps", "1000",
+                  "--no_progress", "--log_every", "1"], logdir, data_dir)
+    try:
+        wait_for(lambda: "step 2: loss" in _stderr(logdir), what="two steps")
+        proc.send_signal(signal.SIGTERM)
+        wait_for(lambda: "SIGTERM received" in _stderr(logdir), what="the first signal")
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGTERM, _stderr(logdir)[-2000:]

@@ -10,6 +10,9 @@ from draw.errors import CheckpointError, UsageError
 from draw.rundir import RunDir
 
 
+ARGS = {"model": {"kind": "draw", "kwargs": {}}, "dataset": "binarized_mnist", "train": {}}
+
+
 def _net():
     net = gluon.nn.Dense(3, in_units=2)
     net.initialize()
@@ -19,8 +22,8 @@ def _net():
 def test_new_run_checks_then_create(tmp_path):
     rd = RunDir(str(tmp_path / "run"))
     rd.check_new()
-    rd.create({"model": {"kind": "draw"}})
-    assert rd.read_args() == {"model": {"kind": "draw"}}
+    rd.create(ARGS)
+    assert rd.read_args() == ARGS
     with pytest.raises(UsageError, match="already holds a run: continue it with --resume"):
         rd.check_new()
     (tmp_path / "other").mkdir()
@@ -106,10 +109,10 @@ def test_concurrent_starts_on_one_new_directory(tmp_path):
     a, b = RunDir(str(tmp_path / "run")), RunDir(str(tmp_path / "run"))
     a.check_new()
     b.check_new()
-    a.create({"who": "a"})
+    a.create(dict(ARGS, dataset="a"))
     with pytest.raises(UsageError, match="in use by another process"):
-        b.create({"who": "b"})
-    assert a.read_args() == {"who": "a"}
+        b.create(dict(ARGS, dataset="b"))
+    assert a.read_args()["dataset"] == "a"
     a.unlock()
 
 

@@ -22,6 +22,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import urllib.request
 
 import mxnet as mx
@@ -158,6 +159,27 @@ def _stale_reason(nd_path, json_path, expected_meta):
     return None
 
 
+def _remove_stale_tmp(out_dir, name):
+    """Delete ``<name>.nd.tmp-PID`` / ``<name>.json.tmp-PID`` left by a converter that was
+    killed while writing (its process is gone)."""
+    if not os.path.isdir(out_dir):
+        return
+    for entry in os.listdir(out_dir):
+        m = re.match(r"^%s\.(nd|json)\.tmp-(\d+)$" % re.escape(name), entry)
+        if m and not _alive(int(m.group(2))):
+            os.remove(os.path.join(out_dir, entry))
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def write_dataset(out_dir, name, arrays, meta):
     """Atomically write ``<name>.nd`` (numpy arrays -> NDArrays) and ``<name>.json``."""
     os.makedirs(out_dir, exist_ok=True)
@@ -213,6 +235,7 @@ def convert_with(name, out_dir, build, settings, checksums, source, verify, forc
         return nd_path
     if stale not in ("missing", "forced"):
         log("%s: %s; converting again" % (nd_path, stale))
+    _remove_stale_tmp(out_dir, name)
     fetch = Fetcher(name, checksums, source, os.path.join(out_dir, "raw", name), verify)
     try:
         arrays = build(fetch)
