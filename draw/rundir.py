@@ -16,6 +16,7 @@ Every file is written to a temporary name and renamed. ``state-<s>.json`` is wri
 last, so a checkpoint counts only once all three files are complete. The functions
 below are the file format; :class:`RunDir` is what the application uses.
 """
+import errno
 import hashlib
 import logging
 import os
@@ -406,7 +407,7 @@ class RunDir:
                       Event(wall_time=time.time(), step=start,
                             session_log=SessionLog(status=SessionLog.START))):
             writer._file_writer.add_event(event)
-        return writer
+        return GuardedWriter(writer, self.path)
 
     def write_result(self, result, step, elapsed):
         """``result.json``: the final numbers of the run, its last step and wall time.
@@ -418,3 +419,55 @@ class RunDir:
             summary["diverged"] = True
         write_json(self.file(self.RESULT), summary)
         return summary
+
+
+class GuardedWriter:
+    """An mxboard ``SummaryWriter`` that cannot hang the trainer.
+
+    mxboard writes events from a thread through a bounded queue. When the thread dies
+    (a write failed, e.g. on a full disk), the queue fills and ``add_*`` or ``flush()``
+    wait forever. Here every call first checks the thread, ``flush()`` waits with the
+    thread in view, and a dead thread is an ``OSError`` (one error line from the command
+    line tools, exit status 2). Everything else is the wrapped writer's.
+    """
+
+    def __init__(self, writer, path):
+        self._writer = writer
+        self._path = path
+
+    def _events(self):
+        return self._writer._file_writer._event_writer  # mxboard==0.1.0's EventFileWriter
+
+    def _check(self):
+        if not self._events()._worker.is_alive():
+            raise OSError(errno.EIO, "writing the event file failed (is the disk full?)",
+                          self._path)
+
+    def __getattr__(self, name):
+        attr = getattr(self._writer, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args, **kwargs):
+            # each add_* puts one event: wait for room with the thread in view, so that
+            # the put never blocks (the trainer is the queue's only producer)
+            queue = self._events()._event_queue
+            self._check()
+            while queue.full():
+                time.sleep(0.005)
+                self._check()
+            return attr(*args, **kwargs)
+        return call
+
+    def flush(self):
+        queue = self._events()._event_queue
+        while queue.unfinished_tasks:
+            self._check()
+            time.sleep(0.01)
+        self._writer.flush()
+
+    def close(self):
+        """Flush and close; with a dead writer thread, give up on the queued events."""
+        if self._events()._worker.is_alive():
+            self.flush()
+            self._writer.close()

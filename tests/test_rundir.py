@@ -168,3 +168,32 @@ def test_rotation_never_counts_an_unreadable_checkpoint(tmp_path):
     # intact, newest first: 25, 20 -> older ones go; the unreadable 30 is not "newest"
     assert rd.steps() == [20, 25, 30]
     assert rd.load_checkpoint(_net())["step"] == 25
+
+
+def test_event_writer_cannot_hang_the_trainer(tmp_path):
+    """mxboard's writer thread dies when a write fails (a full disk, simulated here);
+    the next add_* or flush is an OSError at once, not a wait forever. (In a separate
+    process: mxboard's protobuf modules must not meet TensorBoard's in this one.)"""
+    import subprocess
+    import sys
+    code = """
+import errno, sys
+from draw.rundir import RunDir
+writer = RunDir(sys.argv[1]).open_writer()
+def full(event):
+    raise OSError(errno.ENOSPC, "No space left on device")
+writer._events()._ev_writer.write_event = full
+try:
+    for step in range(100):
+        writer.add_scalar("train/loss", 1.0, step)
+    writer.flush()
+except OSError as e:
+    print("OSError:", e)
+writer.close()
+"""
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "run")],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("OSError: [Errno 5] writing the event file failed (is the "
+                                  "disk full?)")
