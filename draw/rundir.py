@@ -47,11 +47,15 @@ def save(directory, step, net, trainer, state, keep=3):
     (an unreadable checkpoint never makes a good one go)."""
     os.makedirs(directory, exist_ok=True)
     params, states, state_json = paths(directory, step)
-    atomic_write(params, net.save_parameters)
-    files = {"params": _fingerprint(params)}
-    if trainer is not None:
-        atomic_write(states, trainer.save_states)
-        files["states"] = _fingerprint(states)
+    try:
+        atomic_write(params, net.save_parameters)
+        files = {"params": _fingerprint(params)}
+        if trainer is not None:
+            atomic_write(states, trainer.save_states)
+            files["states"] = _fingerprint(states)
+    except mx.base.MXNetError as e:  # MXNet's writers report a failed write this way
+        raise OSError(errno.EIO, "writing the checkpoint of step %d failed (%s; is the disk "
+                                 "full?)" % (step, _last_line(e)), directory) from None
     write_json(state_json, dict(state, step=step, files=files))
     if keep:
         intact = [s for s in reversed(list_steps(directory)) if not check(directory, s)[1]]

@@ -154,6 +154,10 @@ def _broken_data(tmp_path, data_dir, case):
         with open(nd, "r+b") as f:
             f.truncate(5000)
         return str(out), "binarized_mnist.nd is truncated or modified"
+    if case == "wrong_types":
+        open(js, "w").write("[]")  # valid JSON, not the converter's
+        return str(out), "its provenance file binarized_mnist.json is missing, corrupt or of " \
+                         "the wrong form"
     meta = json.load(open(js))
     if case == "old_converter":
         meta["converter_version"] = 0
@@ -173,7 +177,7 @@ def _broken_data(tmp_path, data_dir, case):
 
 
 @pytest.mark.parametrize("case", ["missing", "truncated", "old_converter", "wrong_shape",
-                                  "wrong_dtype"])
+                                  "wrong_dtype", "wrong_types"])
 def test_bad_data_file(tmp_path, data_dir, case):
     out, message = _broken_data(tmp_path, data_dir, case)
     empty_source = tmp_path / "no-originals"
@@ -381,3 +385,18 @@ def test_converter_removes_files_of_a_killed_conversion(tmp_path, source_dir):
     convert_binarized_mnist(out_dir=str(out), source=source_dir, log=lambda *a: None)
     assert sorted(p.name for p in out.iterdir()) == ["binarized_mnist.json",
                                                      "binarized_mnist.nd"]
+
+
+def test_resume_does_not_read_event_files(tiny_run, tmp_path, data_dir):
+    """A flipped bit in an event record's length header used to break --resume: resuming
+    never reads event files now (TensorBoard's restart marker does their work)."""
+    import glob
+    run = copy_run(tiny_run, tmp_path)
+    path = sorted(glob.glob(os.path.join(run, "events.out.tfevents.*")))[0]
+    data = bytearray(open(path, "rb").read())
+    data[3] ^= 0x40  # the first record's length
+    open(path, "wb").write(bytes(data))
+    os.remove(os.path.join(run, "result.json"))
+    proc = run_script(["examples/train_mnist.py", "--resume", run, "--data_dir", data_dir,
+                       "--no_progress"])
+    assert proc.returncode == 0, proc.stderr[-3000:]

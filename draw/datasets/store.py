@@ -146,7 +146,10 @@ def _stale_reason(nd_path, json_path, expected_meta):
         with open(json_path) as f:
             meta = json.load(f)
     except (OSError, ValueError):
-        return "its provenance file %s is missing or corrupt" % os.path.basename(json_path)
+        meta = None
+    if not isinstance(meta, dict):
+        return "its provenance file %s is missing, corrupt or of the wrong form" % \
+            os.path.basename(json_path)
     if meta.get("converter_version") != expected_meta.get("converter_version"):
         return "written by converter version %r, this code writes version %r" % (
             meta.get("converter_version"), expected_meta.get("converter_version"))
@@ -283,6 +286,12 @@ def load_dataset(path, require=("train_x",)):
         raise DatasetError("%s: missing provenance file %s" % (path, json_path)) from None
     except ValueError as e:
         raise DatasetError("%s: corrupt JSON (%s)" % (json_path, e)) from None
+    specs = meta.get("arrays") if isinstance(meta, dict) else None
+    if not (isinstance(specs, dict) and all(
+            isinstance(v, dict) and isinstance(v.get("shape"), list)
+            and isinstance(v.get("dtype"), str) for v in specs.values())):
+        raise DatasetError("%s: provenance file %s is not of the converter's form; convert "
+                           "again (--force)" % (path, json_path))
     if meta.get("converter_version") != CONVERTER_VERSION:
         raise DatasetError("%s: written by converter version %r, this code reads version %d; "
                            "convert again" % (path, meta.get("converter_version"),
@@ -294,7 +303,7 @@ def load_dataset(path, require=("train_x",)):
     for key in require:
         if key not in arrays:
             raise DatasetError("%s: has no array %r (has %s)" % (path, key, sorted(arrays)))
-    for key, spec in meta.get("arrays", {}).items():
+    for key, spec in specs.items():
         a = arrays.get(key)
         if a is None or list(a.shape) != spec["shape"] or np.dtype(a.dtype).name != spec["dtype"]:
             raise DatasetError("%s: array %r does not match its JSON sidecar (%s %s vs %s %s)"
