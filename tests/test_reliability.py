@@ -256,20 +256,34 @@ def _stderr(logdir):
     return open(path).read() if os.path.exists(path) else ""
 
 
-def test_signal_checkpoint_resumes_identically(reference_run, tmp_path, data_dir):
-    """A checkpoint written on SIGTERM, at whatever step, resumes to the same parameters
-    and curve as the uninterrupted run (every step's noise is seeded from its number)."""
-    logdir = tmp_path / "signalled"
-    proc = start(RUN + ["--max_steps", str(STEPS)], logdir, data_dir)
+def _signal_when(args, logdir, data_dir, ready, what, then=None):
+    """Start a run, send SIGTERM once ``ready()``, call ``then(proc)``, wait for the end
+    (a process still running when the test fails is killed). Returns the process."""
+    proc = start(args, logdir, data_dir)
     try:
-        wait_for(lambda: any(s >= 50 for s in rundir.list_steps(str(logdir))),
-                 what="the checkpoint at step 50")
-        time.sleep(0.23)
+        wait_for(ready, what=what)
         proc.send_signal(signal.SIGTERM)
+        if then is not None:
+            then(proc)
         proc.wait(120)
     finally:
         if proc.poll() is None:
             proc.kill()
+    return proc
+
+
+def test_signal_checkpoint_resumes_identically(reference_run, tmp_path, data_dir):
+    """A checkpoint written on SIGTERM, at whatever step, resumes to the same parameters
+    and curve as the uninterrupted run (every step's noise is seeded from its number)."""
+    logdir = tmp_path / "signalled"
+
+    def past_50():
+        if any(s >= 50 for s in rundir.list_steps(str(logdir))):
+            time.sleep(0.23)  # between two periodic checkpoints
+            return True
+        return False
+    proc = _signal_when(RUN + ["--max_steps", str(STEPS)], logdir, data_dir, past_50,
+                        "the checkpoint at step 50")
     assert proc.returncode == 0, _stderr(logdir)[-3000:]
     stopped = int(re.search(r"SIGTERM: stopped after step (\d+)", _stderr(logdir)).group(1))
     assert 50 <= stopped < STEPS
@@ -286,14 +300,9 @@ def test_signal_during_the_final_validation(tmp_path, data_dir):
     """SIGTERM while the run validates on the whole set at its end: it stops within a
     batch, keeps the final checkpoint and exits 0; resuming only finishes the run."""
     logdir = tmp_path / "final"
-    proc = start(RUN + ["--max_steps", "20", "--checkpoint_every", "0"], logdir, data_dir)
-    try:
-        wait_for(lambda: "step 20: validation bound" in _stderr(logdir), what="the end")
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    proc = _signal_when(RUN + ["--max_steps", "20", "--checkpoint_every", "0"], logdir,
+                        data_dir, lambda: "step 20: validation bound" in _stderr(logdir),
+                        "the end")
     err = _stderr(logdir)
     assert proc.returncode == 0 and "Traceback" not in err, err[-3000:]
     assert "SIGTERM: stopped after step 20; checkpoint written" in err
@@ -309,17 +318,13 @@ def test_second_signal_stops_at_once(tmp_path, data_dir):
     """The first SIGTERM asks for a checkpoint at the end of the step; a second one ends
     the process at once (the paper-size model's steps take about a second here)."""
     logdir = tmp_path / "twice"
-    proc = start(["examples/train_mnist.py", "-b", "100", "--max_steps", "1000",
-                  "--no_progress", "--log_every", "1"], logdir, data_dir)
-    try:
-        wait_for(lambda: "step 2: loss" in _stderr(logdir), what="two steps")
-        proc.send_signal(signal.SIGTERM)
+
+    def again(proc):
         wait_for(lambda: "SIGTERM received" in _stderr(logdir), what="the first signal")
         proc.send_signal(signal.SIGTERM)
-        proc.wait(30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    proc = _signal_when(["examples/train_mnist.py", "-b", "100", "--max_steps", "1000",
+                         "--no_progress", "--log_every", "1"], logdir, data_dir,
+                        lambda: "step 2: loss" in _stderr(logdir), "two steps", then=again)
     assert proc.returncode == -signal.SIGTERM, _stderr(logdir)[-2000:]
 
 
