@@ -221,10 +221,17 @@ def evaluate(args):
     result = run.evaluate(args.checkpoint, split=args.split, num_images=args.num_images,
                           batch_size=args.batch_size, step=args.step,
                           contexts=contexts(args)[:1], data_dir=args.data_dir,
-                          source=args.source, seed=args.seed, json_path=args.json)
+                          source=args.source, seed=args.seed, json_path=args.json,
+                          iw_samples=args.iw_samples, progress=not args.no_progress)
     print("%s step %d: %s split (%d images): bound %.3f nats (reconstruction %.3f, KL %.3f)"
           % (args.checkpoint, result["step"], result["split"], result["images"],
              result["total"], result["reconstruction"], result["kl"]))
+    if args.iw_samples:
+        print("K=%d: ELBO %.3f nats (SE %.3f, %.4f bits/dim), importance-weighted bound "
+              "%.3f nats (SE %.3f, %.4f bits/dim)"
+              % (result["iw_samples"], result["elbo"], result["elbo_se"],
+                 result["elbo_bits_per_dim"], result["iw_bound"], result["iw_se"],
+                 result["iw_bits_per_dim"]))
     return result
 
 

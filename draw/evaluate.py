@@ -1,5 +1,8 @@
-"""Evaluation: the variational bound on -log p(x) over a whole dataset."""
+"""Evaluation: the variational bound and the importance-weighted bound on -log p(x)."""
+import math
+
 import mxnet as mx
+import numpy as np
 from mxnet import gluon
 
 
@@ -40,3 +43,63 @@ def evaluate_bound(net, images, batch_size, ctxs, stop=None):
             sums.append(mx.nd.stack(total.sum(), recon.sum(), kl.sum()).as_in_context(mx.cpu()))
     total, recon, kl = (mx.nd.add_n(*sums) / n).asnumpy().ravel()
     return {"total": float(total), "reconstruction": float(recon), "kl": float(kl)}
+
+
+def importance_weighted_bound(weights, images, num_samples, batch_size, ctx, latent_shape,
+                              num_steps, chunk=None, progress=None):
+    """Per-image bounds on ``-log p(x)`` from ``num_samples`` posterior samples each.
+
+    Parameters
+    ----------
+    weights : HybridBlock
+        :class:`draw.loss.ImportanceWeights` of the model (``(x, noise) -> log w``).
+    images : NDArray, shape (N, C, H, W), in {0, 1}
+    num_samples : int
+        K, latent sequences per image (one full forward pass each).
+    batch_size : int
+        Forward-pass batch: images x samples per pass (bounds memory).
+    ctx : Context
+    latent_shape : tuple
+        One step's latent shape (Z,) or (L, h, w).
+    num_steps : int
+        T.
+    progress : callable, optional
+        Called with the number of image-samples done after every pass (a tqdm update).
+
+    Returns
+    -------
+    elbo, iw : numpy float64 arrays, shape (N,)
+        ``-mean_k log w_k`` (the K-sample estimate of the negative ELBO) and
+        ``-(logsumexp_k log w_k - log K)`` (the negative importance-weighted bound), in
+        nats per image. The log-sum-exp is accumulated in float64 with a running
+        maximum, so no weight overflows or underflows.
+    """
+    n, k = len(images), int(num_samples)
+    if n == 0 or k < 1:
+        raise ValueError("need images and at least one sample per image")
+    per_pass = max(1, batch_size)
+    images_per_pass = max(1, per_pass // k) if k <= per_pass else 1
+    chunk = min(k, per_pass) if chunk is None else chunk
+    elbo = np.zeros(n)
+    iw = np.zeros(n)
+    for start in range(0, n, images_per_pass):
+        x = images[start:start + images_per_pass].astype("float32").as_in_context(ctx)
+        b = len(x)
+        top = np.full(b, -np.inf)
+        total = np.zeros(b)
+        mean = np.zeros(b)
+        for done in range(0, k, chunk):
+            c = min(chunk, k - done)
+            xs = mx.nd.repeat(x, repeats=c, axis=0)                      # image-major
+            noise = mx.nd.random.normal(shape=(num_steps, b * c) + tuple(latent_shape),
+                                        ctx=ctx)
+            w = weights(xs, noise).asnumpy().astype(np.float64).reshape(b, c)
+            mean += w.sum(axis=1) / k
+            new_top = np.maximum(top, w.max(axis=1))
+            total = total * np.exp(top - new_top) + np.exp(w - new_top[:, None]).sum(axis=1)
+            top = new_top
+            if progress is not None:
+                progress(b * c)
+        elbo[start:start + b] = -mean
+        iw[start:start + b] = -(top + np.log(total) - math.log(k))
+    return elbo, iw

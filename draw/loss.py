@@ -93,3 +93,39 @@ class ModelWithLoss(HybridBlock):
     def hybrid_forward(self, F, x):
         out = ModelOutputs(*self.model(x))
         return self.loss(out.logits, x, out.mu_q, out.log_sigma_q, out.mu_p, out.log_sigma_p)
+
+
+LOG_2PI = 1.8378770664093453  # log(2 pi)
+
+
+class ImportanceWeights(HybridBlock):
+    """``log w = log p(x | z) + log p(z) - log q(z | x)`` per example, for the latent
+    sequence ``z`` that ``noise`` draws from the recurrent posterior (one full pass).
+
+    ``z_t = mu_q + sigma_q * noise_t``, so ``log q(z | x) = sum_t log N(noise_t; 0, I) -
+    log sigma_q``; ``log p(z)`` is ``sum_t log N(z_t; 0, I)`` (DRAW) or the learned prior
+    ``sum_t log N(z_t; mu_p, sigma_p^2)`` along the same trajectory (ConvDRAW), and
+    ``log p(x | z) = -reconstruction``. ``mean_k log w_k`` is the ELBO estimate and
+    ``log mean_k w_k`` the importance-weighted bound (Burda et al. 2015).
+
+    Inputs: ``x`` (B, C, H, W); ``noise`` (T, B, latent...) standard normal.
+    Output: log w, shape (B,), in nats.
+    """
+
+    def __init__(self, model, **kwargs):
+        super().__init__(**kwargs)
+        with self.name_scope():
+            self.model = model
+
+    def hybrid_forward(self, F, x, noise):
+        out = ModelOutputs(*self.model(x, noise))
+        log_px = -F.sum(bernoulli_nll(F, out.logits, F.reshape_like(x, out.logits)), axis=0,
+                        exclude=True)
+        z = out.mu_q + F.exp(out.log_sigma_q) * noise
+        log_q = -0.5 * F.square(noise) - out.log_sigma_q
+        if out.mu_p is None:
+            log_p = -0.5 * F.square(z)
+        else:
+            log_p = -0.5 * F.square((z - out.mu_p) * F.exp(-out.log_sigma_p)) - out.log_sigma_p
+        # the -log(2 pi)/2 of every latent unit cancels between log p and log q
+        return log_px + F.sum(log_p - log_q, axis=1, exclude=True)

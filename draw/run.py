@@ -17,16 +17,17 @@ import os
 import time
 
 import mxnet as mx
+import numpy as np
 
 from .config import RESUMABLE, TrainConfig
 from .batches import fixed_binarization
 from .datasets import ensure_dataset, load_dataset
 from .distributed import create_kvstore
 from .errors import CheckpointError, DatasetError, TrainingError, UsageError
-from .evaluate import evaluate_bound
+from .evaluate import evaluate_bound, importance_weighted_bound
 from .files import without_nonfinite, write_json
 from .logs import setup_logging
-from .loss import ModelWithLoss
+from .loss import ImportanceWeights, ModelWithLoss
 from .registry import model_from_config
 from .rundir import RunDir
 from .train import Trainer, param_digest, write_samples
@@ -194,6 +195,30 @@ def _train(model_cfg, train_cfg, dataset, rd, contexts, data_dir, source, progre
     return result
 
 
+def _iw_summary(model, images, k, batch_size, ctx, progress):
+    """ELBO and importance-weighted bound over ``images`` with their standard errors."""
+    from tqdm import tqdm
+    weights = ImportanceWeights(model)
+    weights.hybridize(static_alloc=True)
+    latent = model.latent_shape() if hasattr(model, "latent_shape") else (model.latent_dim,)
+    bar = tqdm(total=len(images) * k, unit="sample", disable=not progress, mininterval=1.0,
+               desc="importance-weighted bound (K=%d)" % k)
+    try:
+        elbo, iw = importance_weighted_bound(weights, images, k, batch_size, ctx, latent,
+                                             model.num_steps, progress=bar.update)
+    finally:
+        bar.close()
+    dims = float(np.prod(images.shape[1:]))
+    out = {"iw_samples": k}
+    for name, values in (("elbo", elbo), ("iw", iw)):
+        mean = float(values.mean())
+        out["iw_bound" if name == "iw" else "elbo"] = mean
+        out[name + "_se"] = float(values.std(ddof=1) / np.sqrt(len(values))) \
+            if len(values) > 1 else float("nan")
+        out[name + "_bits_per_dim"] = mean / (dims * np.log(2.0))
+    return out
+
+
 def load_model(run_dir, step=None, ctx=None):
     """The model of a run with the parameters of its checkpoint ``step`` (default: the
     newest). Returns ``(model, args.json dict, checkpoint state dict)``."""
@@ -240,12 +265,18 @@ def sample(run_dir, out_dir=None, num_samples=64, step=None, ctx=None, seed=None
 
 
 def evaluate(run_dir, split="test", num_images=0, batch_size=100, step=None, contexts=None,
-             data_dir=None, source=None, seed=0, json_path=None):
-    """The variational bound (nats per image) of a run's checkpoint on a data split.
+             data_dir=None, source=None, seed=0, json_path=None, iw_samples=0,
+             progress=True):
+    """The variational bound (nats per image) of a run's checkpoint on a data split, and
+    with ``iw_samples`` K > 0 the importance-weighted bound from K posterior samples per
+    image (images x K forward passes).
 
     Images of a dynamically binarized dataset get the one fixed binarization that
-    training validated on. Returns a dict with ``total``, ``reconstruction``, ``kl``,
-    ``split``, ``images``, ``step`` and ``dataset`` (also written to ``json_path``).
+    training validated on. Returns a dict with ``total``, ``reconstruction``, ``kl``
+    (the one-sample bound), ``split``, ``images``, ``step``, ``dataset`` and, with
+    ``iw_samples``: ``iw_samples``, ``elbo`` and ``iw_bound`` (negative bounds, nats per
+    image, mean over images), ``elbo_se``/``iw_se`` (standard errors over images) and
+    ``elbo_bits_per_dim``/``iw_bits_per_dim``. Also written to ``json_path``.
     """
     ctxs = contexts or [mx.cpu()]
     if json_path:  # before the long work
@@ -269,6 +300,8 @@ def evaluate(run_dir, split="test", num_images=0, batch_size=100, step=None, con
     result = evaluate_bound(net, images, batch_size, ctxs)
     result.update(split=split, images=len(images), step=state["step"],
                   dataset=saved["dataset"])
+    if iw_samples:
+        result.update(_iw_summary(model, images, iw_samples, batch_size, ctxs[0], progress))
     if json_path:
         write_json(json_path, without_nonfinite(result)[0])
     return result

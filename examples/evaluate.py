@@ -4,6 +4,7 @@ split of the run's dataset (binarized MNIST: train/val/test; Omniglot: train/tes
 
     python examples/evaluate.py runs/draw_mnist --split test
     python examples/evaluate.py results --split test --json results/test_bound.json
+    python examples/evaluate.py runs/draw_mnist --iw_samples 100 --num_images 1000
 """
 import sys
 
@@ -21,6 +22,10 @@ def parser():
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the latent samples (the bound is a one-sample estimate)")
     p.add_argument("--gpu", action="store_true", help="evaluate on GPU 0")
+    p.add_argument("--iw_samples", type=non_negative_int, default=0,
+                   help="also the importance-weighted bound from K posterior samples per "
+                        "image (images x K forward passes; 0 = off)")
+    p.add_argument("--no_progress", action="store_true", help="no progress bar")
     p.add_argument("--json", default=None, help="also write the result to this JSON file")
     p.add_argument("--data_dir", default=default_data_dir(), help="converted datasets")
     p.add_argument("--source", default=default_source(),
