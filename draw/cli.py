@@ -222,7 +222,7 @@ def evaluate(args):
                           batch_size=args.batch_size, step=args.step,
                           contexts=contexts(args)[:1], data_dir=args.data_dir,
                           source=args.source, seed=args.seed, json_path=args.json,
-                          iw_samples=args.iw_samples, progress=not args.no_progress)
+                          iw_samples=args.iw_samples or 0, progress=not args.no_progress)
     print("%s step %d: %s split (%d images): bound %.3f nats (reconstruction %.3f, KL %.3f)"
           % (args.checkpoint, result["step"], result["split"], result["images"],
              result["total"], result["reconstruction"], result["kl"]))

@@ -22,9 +22,9 @@ def parser():
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the latent samples (the bound is a one-sample estimate)")
     p.add_argument("--gpu", action="store_true", help="evaluate on GPU 0")
-    p.add_argument("--iw_samples", type=non_negative_int, default=0,
+    p.add_argument("--iw_samples", type=positive_int, default=None, metavar="K",
                    help="also the importance-weighted bound from K posterior samples per "
-                        "image (images x K forward passes; 0 = off)")
+                        "image (images x K forward passes)")
     p.add_argument("--no_progress", action="store_true", help="no progress bar")
     p.add_argument("--json", default=None, help="also write the result to this JSON file")
     p.add_argument("--data_dir", default=default_data_dir(), help="converted datasets")

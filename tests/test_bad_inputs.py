@@ -352,6 +352,8 @@ def test_outputs_checked_before_the_work(tiny_run, tmp_path):
     assert_one_line_error(proc, "--out %s: cannot write there" % afile)
     proc = run_script(["examples/sample.py", tiny_run, "-n", "100000"])
     assert_one_line_error(proc, "-n 100000: draw between 1 and 4096 images per call")
+    proc = run_script(["examples/evaluate.py", tiny_run, "--iw_samples", "0"])
+    assert_one_line_error(proc, "argument --iw_samples: must be a positive integer")
     proc = run_script(["examples/evaluate.py", tiny_run, "--json", str(tmp_path)])
     assert_one_line_error(proc, "--json %s is a directory; give a file name" % tmp_path)
     assert "validation bound" not in proc.stderr and "split (" not in proc.stdout
