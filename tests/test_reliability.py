@@ -256,15 +256,13 @@ def _stderr(logdir):
     return open(path).read() if os.path.exists(path) else ""
 
 
-def _signal_when(args, logdir, data_dir, ready, what, then=None):
-    """Start a run, send SIGTERM once ``ready()``, call ``then(proc)``, wait for the end
-    (a process still running when the test fails is killed). Returns the process."""
+def _signal_when(args, logdir, data_dir, ready, what):
+    """Start a run, send SIGTERM once ``ready()``, wait for the end (a process still
+    running when the test fails is killed). Returns the process."""
     proc = start(args, logdir, data_dir)
     try:
         wait_for(ready, what=what)
         proc.send_signal(signal.SIGTERM)
-        if then is not None:
-            then(proc)
         proc.wait(120)
     finally:
         if proc.poll() is None:
@@ -314,18 +312,21 @@ def test_signal_during_the_final_validation(tmp_path, data_dir):
     assert rundir.read_json(str(logdir / "result.json"))["step"] == 20
 
 
-def test_second_signal_stops_at_once(tmp_path, data_dir):
-    """The first SIGTERM asks for a checkpoint at the end of the step; a second one ends
-    the process at once (the paper-size model's steps take about a second here)."""
-    logdir = tmp_path / "twice"
-
-    def again(proc):
-        wait_for(lambda: "SIGTERM received" in _stderr(logdir), what="the first signal")
-        proc.send_signal(signal.SIGTERM)
-    proc = _signal_when(["examples/train_mnist.py", "-b", "100", "--max_steps", "1000",
-                         "--no_progress", "--log_every", "1"], logdir, data_dir,
-                        lambda: "step 2: loss" in _stderr(logdir), "two steps", then=again)
-    assert proc.returncode == -signal.SIGTERM, _stderr(logdir)[-2000:]
+def test_second_signal_stops_at_once():
+    """The first SIGTERM or SIGINT is recorded (the step finishes, a checkpoint follows);
+    from then on both signals have their default action, which ends the process at once
+    whatever it is doing (no Python handler has to run). Checked on the handlers
+    themselves: an end-to-end race against the end of a step would be flaky."""
+    from draw.train import _StopSignals
+    before = signal.getsignal(signal.SIGTERM)
+    with _StopSignals() as stop:
+        assert signal.getsignal(signal.SIGTERM) == stop._handle
+        os.kill(os.getpid(), signal.SIGTERM)
+        wait_for(lambda: stop.signal is not None, timeout=10, what="the handler")
+        assert stop.signal == "SIGTERM"
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_DFL
+    assert signal.getsignal(signal.SIGTERM) == before  # restored after training
 
 
 def test_full_disk_is_one_line_not_a_hang(tmp_path, data_dir):
