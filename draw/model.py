@@ -103,6 +103,10 @@ class DRAW(HybridBlock):
             self.h_dec0 = self.params.get("h_dec0", shape=(1, u), init=init.Zero())
             self.c_dec0 = self.params.get("c_dec0", shape=(1, u), init=init.Zero())
 
+    def latent_shape(self):
+        """(Z,): one step's latents."""
+        return (self.latent_dim,)
+
     @property
     def write_size(self):
         """N of the write window (for drawing attention boxes), None without attention."""
@@ -213,7 +217,7 @@ class DRAW(HybridBlock):
         (T, n, C, H, W) in [0, 1], and the write windows (T, n, 5) or None.
         """
         ctx = ctx or mx.current_context()
-        z = mx.nd.random.normal(shape=(self.num_steps, n, self.latent_dim), ctx=ctx)
+        z = mx.nd.random.normal(shape=(self.num_steps, n) + self.latent_shape(), ctx=ctx)
         return self.generate(z)
 
     def reconstruct(self, x):

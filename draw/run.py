@@ -28,7 +28,7 @@ from .evaluate import evaluate_bound, importance_weighted_bound
 from .files import without_nonfinite, write_json
 from .logs import setup_logging
 from .loss import ImportanceWeights, ModelWithLoss
-from .registry import model_from_config
+from .registry import model_config, model_from_config
 from .rundir import RunDir
 from .train import Trainer, param_digest, write_samples
 
@@ -146,8 +146,7 @@ def _train(model_cfg, train_cfg, dataset, rd, contexts, data_dir, source, progre
     if train_cfg.binarize == "dynamic":  # evaluate on one fixed binarization of the val set
         val = fixed_binarization(val)
     if not resuming and rd.writes:
-        rd.create({"model": {"kind": model.kind, "kwargs": model.config()},
-                   "dataset": dataset,
+        rd.create({"model": model_config(model), "dataset": dataset,
                    "train": train_cfg.to_dict(),
                    "dataset_meta": {"converter_version": meta.get("converter_version"),
                                     "nd_sha256": meta.get("nd_sha256")}})
@@ -200,12 +199,12 @@ def _iw_summary(model, images, k, batch_size, ctx, progress):
     from tqdm import tqdm
     weights = ImportanceWeights(model)
     weights.hybridize(static_alloc=True)
-    latent = model.latent_shape() if hasattr(model, "latent_shape") else (model.latent_dim,)
     bar = tqdm(total=len(images) * k, unit="sample", disable=not progress, mininterval=1.0,
                desc="importance-weighted bound (K=%d)" % k)
     try:
-        elbo, iw = importance_weighted_bound(weights, images, k, batch_size, ctx, latent,
-                                             model.num_steps, progress=bar.update)
+        elbo, iw = importance_weighted_bound(weights, images, k, batch_size, ctx,
+                                             model.latent_shape(), model.num_steps,
+                                             progress=bar.update)
     finally:
         bar.close()
     dims = float(np.prod(images.shape[1:]))

@@ -60,8 +60,7 @@ def test_importance_weights_match_numpy(preset):
     model.cast("float64")
     rs = np.random.RandomState(0)
     x = (rs.uniform(size=(3, 1, 28, 28)) > 0.5).astype(np.float64)
-    latent = model.latent_shape() if hasattr(model, "latent_shape") else (model.latent_dim,)
-    noise = rs.normal(size=(2, 3) + tuple(latent))
+    noise = rs.normal(size=(2, 3) + model.latent_shape())
     xs, ns = mx.nd.array(x, dtype="float64"), mx.nd.array(noise, dtype="float64")
     got = ImportanceWeights(model)(xs, ns).asnumpy()
     outs = [o.asnumpy() for o in model(xs, ns)]
