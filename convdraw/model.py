@@ -28,6 +28,7 @@ import mxnet as mx
 from mxnet import init
 from mxnet.gluon import HybridBlock, nn
 
+from draw.loss import gaussian_kl
 from draw.model import broadcast_params
 
 from .cell import ConvLSTMCell
@@ -230,21 +231,91 @@ class ConvDRAW(HybridBlock):
             noise = F.split(noise, num_outputs=self.num_steps, axis=0, squeeze_axis=True) \
                 if self.num_steps > 1 else [F.reshape(noise, shape=(-3, -2))]
         gates_x = self.encoder.input_gates(self.image_encoder(x))  # W * E(x), the same every step
+        enc = (h_enc, c_enc)
         outs = [[], [], [], []]
         for t in range(self.num_steps):
             p = F.Activation(canvas, act_type="sigmoid")
-            e_err, e_canvas = self._encode_pair(F, x - p, p)
-            gates = gates_x + self.encoder.input_gates(e_err, h_dec, c_dec, first=1)
-            h_enc, c_enc = self.encoder(gates, h_enc, c_enc)
-            mu_q, log_sigma_q = F.split(self.posterior(h_enc), num_outputs=2, axis=1)
-            mu_p, log_sigma_p = F.split(self.prior(h_dec), num_outputs=2, axis=1)
+            (mu_q, log_sigma_q), enc, e_canvas = self._posterior(F, gates_x, x, p, enc,
+                                                                 h_dec, c_dec)
+            mu_p, log_sigma_p = self._prior(F, h_dec)
             eps = F.random.normal_like(mu_q) if noise is None else noise[t]
             z = mu_q + F.exp(log_sigma_q) * eps
-            h_dec, c_dec = self.decoder(self.decoder.input_gates(z, e_canvas), h_dec, c_dec)
-            canvas = canvas + self.write(h_dec)
+            canvas, h_dec, c_dec = self._decode(F, z, e_canvas, canvas, h_dec, c_dec)
             for lst, v in zip(outs, (mu_q, log_sigma_q, mu_p, log_sigma_p)):
                 lst.append(v)
         return (canvas,) + tuple(F.stack(*lst, axis=0) for lst in outs)
+
+    def _posterior(self, F, gates_x, x, p, enc, h_dec, c_dec):
+        """The encoder's step and q_t from ``gates_x`` (E(x)'s share of the gates), x, the
+        canvas means ``p = sigmoid(c_{t-1})``, the encoder state ``enc = (h_enc, c_enc)``
+        and the decoder's ``h_dec, c_dec``. Returns ``((mu_q, log sigma_q), enc, E(p))``."""
+        e_err, e_canvas = self._encode_pair(F, x - p, p)
+        gates = gates_x + self.encoder.input_gates(e_err, h_dec, c_dec, first=1)
+        enc = self.encoder.step(gates, *enc)
+        return tuple(F.split(self.posterior(enc[0]), num_outputs=2, axis=1)), enc, e_canvas
+
+    def _prior(self, F, h_dec):
+        """p_t from the previous decoder state: ``(mu_p, log sigma_p)``."""
+        return tuple(F.split(self.prior(h_dec), num_outputs=2, axis=1))
+
+    def _decode(self, F, z, e_canvas, canvas, h_dec, c_dec):
+        """The decoder's step from z_t and E(sigmoid(c_{t-1})), and the write:
+        returns ``(c_t, h_dec, c_dec)``."""
+        h_dec, c_dec = self.decoder.step(self.decoder.input_gates(z, e_canvas), h_dec, c_dec)
+        return canvas + self.write(h_dec), h_dec, c_dec
+
+    def trace(self, x, eps, posterior_steps=None):
+        """A pass in which the first ``k = posterior_steps`` steps take ``z_t`` from the
+        posterior of ``x`` and the rest from the learned prior, both with the same
+        standard-normal ``eps`` (``z_t = mu + sigma * eps_t``) (imperative; the
+        conceptual-compression figure of the paper).
+
+        With ``k = T`` (the default) this is the model's reconstruction
+        ``self(x, eps)``; with ``k = 0`` it is :meth:`generate` ``(eps)`` and ``x`` is
+        not used.
+
+        Parameters
+        ----------
+        x : NDArray, shape (n, C, H, W), or None when ``posterior_steps`` is 0
+        eps : NDArray, shape (T, n, L, h, w), standard normal
+        posterior_steps : int, 0..T
+
+        Returns
+        -------
+        dict of NDArray:
+            ``canvases`` (T, n, C, H, W), ``sigmoid(c_t)`` after every step;
+            ``logits`` (n, C, H, W), c_T; ``kl`` (T, n), ``KL(q_t || p_t)`` in nats
+            summed over the latent units at the first k steps, 0 at the others (the
+            information the first k steps carry about x).
+        """
+        nd = mx.nd
+        k = self.num_steps if posterior_steps is None else int(posterior_steps)
+        if not 0 <= k <= self.num_steps:
+            raise ValueError("posterior_steps must be in 0..%d, got %d" % (self.num_steps, k))
+        n, ctx = eps.shape[1], eps.context
+        canvas, h_dec, c_dec, h_enc, c_enc = broadcast_params(
+            (self.canvas0, self.h_dec0, self.c_dec0, self.h_enc0, self.c_enc0), n, ctx)
+        enc = (h_enc, c_enc)
+        if k:
+            x = x.reshape((n,) + self.image_shape)
+            gates_x = self.encoder.input_gates(self.image_encoder(x))
+        canvases, kls = [], []
+        for t in range(self.num_steps):
+            p = nd.Activation(canvas, act_type="sigmoid")
+            mu_p, log_sigma_p = self._prior(nd, h_dec)
+            if t < k:
+                (mu, log_sigma), enc, e_canvas = self._posterior(nd, gates_x, x, p, enc,
+                                                                 h_dec, c_dec)
+                kls.append(nd.sum(gaussian_kl(nd, mu, log_sigma, mu_p, log_sigma_p),
+                                  axis=0, exclude=True))
+            else:
+                mu, log_sigma, e_canvas = mu_p, log_sigma_p, self.image_encoder(p)
+                kls.append(nd.zeros((n,), ctx=ctx))
+            z = mu + nd.exp(log_sigma) * eps[t]
+            canvas, h_dec, c_dec = self._decode(nd, z, e_canvas, canvas, h_dec, c_dec)
+            canvases.append(nd.Activation(canvas, act_type="sigmoid"))
+        return {"canvases": nd.stack(*canvases, axis=0), "logits": canvas,
+                "kl": nd.stack(*kls, axis=0)}
 
     def generate(self, eps):
         """Run the generative model: ``z_t = mu_p + sigma_p * eps_t`` (imperative).
@@ -258,19 +329,7 @@ class ConvDRAW(HybridBlock):
         canvases : NDArray, shape (T, n, C, H, W), ``sigmoid(c_t)`` after every step
         windows : None (no attention)
         """
-        nd = mx.nd
-        ctx = eps.context
-        canvas, h, c = broadcast_params((self.canvas0, self.h_dec0, self.c_dec0),
-                                        eps.shape[1], ctx)
-        canvases = []
-        for t in range(self.num_steps):
-            mu_p, log_sigma_p = nd.split(self.prior(h), num_outputs=2, axis=1)
-            z = mu_p + nd.exp(log_sigma_p) * eps[t]
-            e_canvas = self.image_encoder(nd.Activation(canvas, act_type="sigmoid"))
-            h, c = self.decoder.step(self.decoder.input_gates(z, e_canvas), h, c)
-            canvas = canvas + self.write(h)
-            canvases.append(nd.Activation(canvas, act_type="sigmoid"))
-        return nd.stack(*canvases, axis=0), None
+        return self.trace(None, eps, posterior_steps=0)["canvases"], None
 
     def sample(self, n, ctx=None):
         """Draw ``n`` images from the learned prior: ``(canvases (T, n, C, H, W), None)``."""

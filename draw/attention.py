@@ -204,6 +204,12 @@ class _Attention(HybridBlock):
         window = F.concat(gx, gy, log_sigma2, delta, gamma, dim=1)
         return fx, fy, gamma, window
 
+    def window(self, h_dec):
+        """The window ``[gx, gy, log sigma^2, delta, gamma]`` (batch, 5) that ``h_dec``
+        (batch, U) gives (imperative; for drawing where attention looks)."""
+        return mx.nd.concat(*attention_params(mx.nd, self.loc(h_dec), self.width,
+                                              self.height, self.num_glimpses), dim=1)
+
 
 class AttentionRead(_Attention):
     """Read with attention: ``r = gamma [Fy x FxT, Fy x_hat FxT]`` (eq. 27).

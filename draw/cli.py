@@ -1,7 +1,7 @@
 """The command line: flags to configurations, errors to one line.
 
 The scripts in ``examples/`` declare their model flags, then call :func:`train`,
-:func:`sample` or :func:`evaluate` through :func:`main`, which turn the flags into the
+:func:`sample`, :func:`evaluate` or :func:`figures` through :func:`main`, which turn the flags into the
 plain arguments of :mod:`draw.run` and every expected error into ``error: ...`` and exit
 status 2. This module does not import MXNet: :func:`main` first chooses the OpenMP
 threads (:func:`draw.runtime.setup`), then the application is loaded.
@@ -233,6 +233,18 @@ def evaluate(args):
                  result["elbo_bits_per_dim"], result["iw_bound"], result["iw_se"],
                  result["iw_bits_per_dim"]))
     return result
+
+
+def figures(args):
+    """``examples/figures.py``: draw a run's figures, print the written paths."""
+    from . import run
+    written = run.figures(args.checkpoint, args.out, names=args.figure, step=args.step,
+                          ctx=contexts(args)[0], seed=args.seed, rows=args.rows,
+                          num_images=args.num_images, data_dir=args.data_dir,
+                          source=args.source, progress=not args.no_progress)
+    for path in written:
+        print(path)
+    return written
 
 
 def converter_parser(name, doc):

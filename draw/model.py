@@ -161,19 +161,70 @@ class DRAW(HybridBlock):
         if noise is not None:
             noise = F.split(noise, num_outputs=self.num_steps, axis=0, squeeze_axis=True) \
                 if self.num_steps > 1 else [F.reshape(noise, shape=(-3, 0))]
+        state = (h_enc, c_enc, h_dec, c_dec)
         mus, log_sigmas = [], []
         for t in range(self.num_steps):
-            x_hat = x - F.reshape_like(F.Activation(canvas, act_type="sigmoid"), x)
-            r = self.read(x, x_hat, h_dec)
-            h_enc, c_enc = self.encoder(F.concat(r, h_dec, dim=1), h_enc, c_enc)
-            mu, log_sigma = F.split(self.posterior(h_enc), num_outputs=2, axis=1)
-            eps = F.random.normal_like(mu) if noise is None else noise[t]
-            z = mu + F.exp(log_sigma) * eps
-            h_dec, c_dec = self.decoder(z, h_dec, c_dec)
-            canvas = canvas + self._write(h_dec)[0]
+            canvas, state, mu, log_sigma, _ = self._step(
+                F, x, canvas, state, None if noise is None else noise[t])
             mus.append(mu)
             log_sigmas.append(log_sigma)
         return canvas, F.stack(*mus, axis=0), F.stack(*log_sigmas, axis=0)
+
+    def _step(self, F, x, canvas, state, eps):
+        """One step of eq. 3-8 on x (batch, C, H, W) and the flat canvas logits c_{t-1}.
+
+        ``state`` is ``(h_enc, c_enc, h_dec, c_dec)``; ``eps`` (batch, Z) standard normal,
+        or None to draw it. Returns ``(c_t, state, mu_t, log_sigma_t, write window or
+        None)``."""
+        h_enc, c_enc, h_dec, c_dec = state
+        x_hat = x - F.reshape_like(F.Activation(canvas, act_type="sigmoid"), x)
+        r = self.read(x, x_hat, h_dec)
+        h_enc, c_enc = self.encoder(F.concat(r, h_dec, dim=1), h_enc, c_enc)
+        mu, log_sigma = F.split(self.posterior(h_enc), num_outputs=2, axis=1)
+        eps = F.random.normal_like(mu) if eps is None else eps
+        z = mu + F.exp(log_sigma) * eps
+        h_dec, c_dec = self.decoder(z, h_dec, c_dec)
+        update, window = self._write(h_dec)
+        return canvas + update, (h_enc, c_enc, h_dec, c_dec), mu, log_sigma, window
+
+    def trace(self, x, noise):
+        """Every step of the inference pass on ``x`` (imperative; for figures).
+
+        Parameters
+        ----------
+        x : NDArray, shape (n, C, H, W)
+        noise : NDArray, shape (T, n, Z), standard normal
+            The same noise gives the same pass as ``self(x, noise)``.
+
+        Returns
+        -------
+        dict of NDArray:
+            ``canvases`` (T, n, C, H, W), ``sigmoid(c_t)`` after every step;
+            ``logits`` (n, C*H*W), c_T; ``mu``, ``log_sigma`` (T, n, Z), the posterior;
+            ``read_windows`` and ``write_windows`` (T, n, 5) ``[gx, gy, log sigma^2,
+            delta, gamma]`` of every step's read and write (1-based pixel coordinates),
+            or None without attention.
+        """
+        nd = mx.nd
+        n = x.shape[0]
+        x = x.reshape((n,) + self.image_shape)
+        canvas, *state = broadcast_params(
+            (self.canvas0, self.h_enc0, self.c_enc0, self.h_dec0, self.c_dec0), n, x.context)
+        out = {key: [] for key in ("canvases", "mu", "log_sigma", "read_windows",
+                                   "write_windows")}
+        for t in range(self.num_steps):
+            if self.attention:
+                out["read_windows"].append(self.read.window(state[2]))
+            canvas, state, mu, log_sigma, window = self._step(nd, x, canvas, state, noise[t])
+            out["canvases"].append(nd.Activation(canvas, act_type="sigmoid")
+                                   .reshape((n,) + self.image_shape))
+            out["mu"].append(mu)
+            out["log_sigma"].append(log_sigma)
+            out["write_windows"].append(window)
+        result = {key: nd.stack(*v, axis=0) if v and v[0] is not None else None
+                  for key, v in out.items()}
+        result["logits"] = canvas
+        return result
 
     def _write(self, h_dec):
         """(canvas update, window or None) from either kind of write block."""

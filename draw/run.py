@@ -194,6 +194,23 @@ def _train(model_cfg, train_cfg, dataset, rd, contexts, data_dir, source, progre
     return result
 
 
+def _split_images(saved, split, num_images, data_dir, source):
+    """The first ``num_images`` (0: all) images of a split of a run's dataset (``saved``:
+    its args.json), converted first if needed; a dynamically binarized dataset's images
+    get the one fixed binarization that training validated on."""
+    path = ensure_dataset(saved["dataset"], data_dir, source, log=log.info)
+    key = split + "_x"
+    arrays, _ = load_dataset(path, require=())
+    if key not in arrays:
+        raise UsageError("dataset %s has no %s split (has: %s)" % (
+            saved["dataset"], split,
+            ", ".join(sorted(k[:-2] for k in arrays if k.endswith("_x")))))
+    images = arrays[key][:num_images] if num_images else arrays[key]
+    if saved["train"].get("binarize") == "dynamic":
+        images = fixed_binarization(images)
+    return images
+
+
 def _iw_summary(model, images, k, batch_size, ctx, progress):
     """ELBO and importance-weighted bound over ``images`` with their standard errors."""
     from tqdm import tqdm
@@ -283,16 +300,7 @@ def evaluate(run_dir, split="test", num_images=0, batch_size=100, step=None, con
             raise UsageError("--json %s is a directory; give a file name" % json_path)
         _writable_dir(os.path.dirname(os.path.abspath(json_path)), "--json")
     model, saved, state = load_model(run_dir, step, ctxs[0])
-    path = ensure_dataset(saved["dataset"], data_dir, source, log=log.info)
-    key = split + "_x"
-    arrays, _ = load_dataset(path, require=())
-    if key not in arrays:
-        raise UsageError("dataset %s has no %s split (has: %s)" % (
-            saved["dataset"], split,
-            ", ".join(sorted(k[:-2] for k in arrays if k.endswith("_x")))))
-    images = arrays[key][:num_images] if num_images else arrays[key]
-    if saved["train"].get("binarize") == "dynamic":  # the fixed binarization training used
-        images = fixed_binarization(images)
+    images = _split_images(saved, split, num_images, data_dir, source)
     net = ModelWithLoss(model)
     net.hybridize(static_alloc=True)
     mx.random.seed(seed)
@@ -304,3 +312,59 @@ def evaluate(run_dir, split="test", num_images=0, batch_size=100, step=None, con
     if json_path:
         write_json(json_path, without_nonfinite(result)[0])
     return result
+
+
+def figures(run_dir, out_dir=None, names=None, step=None, ctx=None, seed=0, rows=8,
+            num_images=100, batch_size=100, data_dir=None, source=None, progress=True):
+    """Draw the papers' figures of a run's checkpoint into ``out_dir`` (default
+    ``<run_dir>/figures``): PNGs and the numbers behind them (:mod:`draw.figures`).
+
+    ``names``: the figures to draw (default: every one that exists for the run's model,
+    :func:`draw.figures.available`). ``rows``: images or samples in the picture grids;
+    ``num_images``: test images the averaged figures (KL per step, rate-distortion) use.
+    Everything is checked before anything is written. Returns the written paths.
+    """
+    from tqdm import tqdm
+
+    from . import figures as fig
+    for name, value in (("--rows", rows), ("--num_images", num_images)):
+        if value < 1:
+            raise UsageError("%s %d: give a positive number" % (name, value))
+    out_dir = out_dir or os.path.join(run_dir, "figures")
+    ctx = ctx or mx.cpu()
+    model, saved, state = load_model(run_dir, step, ctx)
+    have = fig.available(model)
+    unknown = [n for n in names or () if n not in have]
+    if unknown:
+        raise UsageError("--figure %s: no such figure for this %s run (it has: %s)"
+                         % (", ".join(unknown), _model_name(model), ", ".join(have)))
+    _writable_dir(out_dir, "--out")
+    names = [n for n in have if n in names] if names else list(have)
+    images = _split_images(saved, "test", max(rows, num_images), data_dir, source) \
+        .astype("float32").asnumpy() if names != ["generation"] else None
+    jobs = {
+        "generation": lambda: fig.generation(model, out_dir, num_samples=rows, seed=seed,
+                                             ctx=ctx),
+        "reading": lambda: fig.reading(model, images[:min(rows, 4)], out_dir, seed=seed,
+                                       ctx=ctx),
+        "filterbank": lambda: fig.filterbank(images[0], out_dir),
+        "kl_per_step": lambda: fig.kl_per_step(model, images[:num_images], out_dir,
+                                               seed=seed, batch_size=batch_size, ctx=ctx),
+        "compression": lambda: fig.compression(model, images[:rows], out_dir, seed=seed,
+                                               ctx=ctx),
+        "rate_distortion": lambda: fig.rate_distortion(model, images[:num_images], out_dir,
+                                                       seed=seed, batch_size=batch_size,
+                                                       ctx=ctx),
+    }
+    os.makedirs(out_dir, exist_ok=True)
+    written = []
+    for name in tqdm(names, unit="figure", disable=not progress, desc="figures"):
+        written += jobs[name]()
+    log.info("%s step %d: wrote %d files to %s", run_dir, state["step"], len(written), out_dir)
+    return written
+
+
+def _model_name(model):
+    if model.kind == "convdraw":
+        return "ConvDRAW"
+    return "DRAW" if model.attention else "DRAW (no attention)"

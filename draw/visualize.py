@@ -38,6 +38,12 @@ def make_grid(images, nrow=None, padding=1, pad_value=0.5):
     return (np.clip(grid, 0, 1) * 255 + 0.5).astype(np.uint8).transpose(1, 2, 0)
 
 
+def selected_steps(num_steps, count):
+    """``count`` (or all ``num_steps`` if fewer) evenly spaced 0-based step indices,
+    the first and the last included, as an int ndarray."""
+    return np.unique(np.linspace(0, num_steps - 1, min(count, num_steps)).round().astype(int))
+
+
 def sequence_strip(canvases, num_samples=8, num_frames=8):
     """Rows = samples, columns = canvases at evenly spaced steps (last step included).
 
@@ -49,8 +55,7 @@ def sequence_strip(canvases, num_samples=8, num_frames=8):
     -------
     ndarray of uint8, shape (H', W', 3)
     """
-    t = canvases.shape[0]
-    frames = np.unique(np.linspace(0, t - 1, min(num_frames, t)).round().astype(int))
+    frames = selected_steps(canvases.shape[0], num_frames)
     picked = canvases[frames][:, :num_samples]              # (F, n, C, H, W)
     tiles = picked.transpose(1, 0, 2, 3, 4).reshape((-1,) + canvases.shape[2:])
     return make_grid(tiles, nrow=len(frames))
@@ -63,19 +68,60 @@ def save_png(path, image):
     os.replace(tmp, path)
 
 
-def _boxes(draw, windows, write_size, nrow, h, w, scale, padding):
-    """Draw one red rectangle per sample: the write grid's extent."""
-    for i, (gx, gy, _, delta, _) in enumerate(windows):
+def window_box(window, glimpses):
+    """The image-space extent of an attention window, for drawing.
+
+    Parameters
+    ----------
+    window : sequence ``[gx, gy, log sigma^2, delta, gamma]`` (see :mod:`draw.attention`)
+    glimpses : int
+        N of the window's grid.
+
+    Returns
+    -------
+    (x0, y0, x1, y1) in pixel units from the image's top-left corner: the N x N filter
+    centres ``g + (i - N/2 - 0.5) delta`` (1-based pixel coordinates; pixel a covers
+    [a - 1, a)) widened by half a stride on each side, so the box spans ``N delta``.
+    """
+    gx, gy, _, delta = (float(v) for v in window[:4])
+    half = glimpses * delta / 2.0
+    return gx - 0.5 - half, gy - 0.5 - half, gx - 0.5 + half, gy - 0.5 + half
+
+
+def boxed_grid(images, windows=None, glimpses=None, nrow=None, scale=2, padding=1,
+               color=(255, 0, 0)):
+    """A grid of images (:func:`make_grid`) enlarged ``scale`` times, with one attention
+    box per image.
+
+    Parameters
+    ----------
+    images : ndarray, shape (n, C, H, W), values in [0, 1]
+    windows : ndarray, shape (n, 5), optional
+        One window per image (:func:`window_box`); boxes are clipped to their image.
+    glimpses : int
+        N of the windows (needed with ``windows``).
+
+    Returns
+    -------
+    PIL.Image of size ``(scale * (nrow (W + p) + p), scale * (rows (H + p) + p))``.
+    """
+    n, _, h, w = images.shape
+    nrow = nrow or int(np.ceil(np.sqrt(n)))
+    grid = make_grid(images, nrow=nrow, padding=padding)
+    img = Image.fromarray(grid).resize((grid.shape[1] * scale, grid.shape[0] * scale),
+                                       Image.NEAREST)
+    if windows is None:
+        return img
+    draw = ImageDraw.Draw(img)
+    for i, window in enumerate(windows):
         r, col = divmod(i, nrow)
         ox, oy = padding + col * (w + padding), padding + r * (h + padding)
-        half = write_size * delta / 2.0
-        # filter centres are 1-based pixel coordinates; pixel a covers [a-1, a) in the image
-        x0, x1 = gx - 1 - half + 0.5, gx - 1 + half + 0.5
-        y0, y1 = gy - 1 - half + 0.5, gy - 1 + half + 0.5
+        x0, y0, x1, y1 = window_box(window, glimpses)
         box = [(ox + np.clip(x0, 0, w)) * scale, (oy + np.clip(y0, 0, h)) * scale,
                (ox + np.clip(x1, 0, w)) * scale - 1, (oy + np.clip(y1, 0, h)) * scale - 1]
         if box[2] > box[0] and box[3] > box[1]:
-            draw.rectangle(box, outline=(255, 0, 0))
+            draw.rectangle(box, outline=color)
+    return img
 
 
 def canvas_frames(canvases, windows=None, write_size=None, nrow=None, scale=2, padding=1):
@@ -93,17 +139,9 @@ def canvas_frames(canvases, windows=None, write_size=None, nrow=None, scale=2, p
     -------
     list of PIL.Image
     """
-    t, n, _, h, w = canvases.shape
-    nrow = nrow or int(np.ceil(np.sqrt(n)))
-    frames = []
-    for step in range(t):
-        grid = make_grid(canvases[step], nrow=nrow, padding=padding)
-        img = Image.fromarray(grid).resize((grid.shape[1] * scale, grid.shape[0] * scale),
-                                           Image.NEAREST)
-        if windows is not None:
-            _boxes(ImageDraw.Draw(img), windows[step], write_size, nrow, h, w, scale, padding)
-        frames.append(img)
-    return frames
+    return [boxed_grid(canvases[t], None if windows is None else windows[t], write_size,
+                       nrow=nrow, scale=scale, padding=padding)
+            for t in range(canvases.shape[0])]
 
 
 def save_gif(path, frames, duration=0.08, final_hold=1.0):

@@ -359,6 +359,32 @@ def test_outputs_checked_before_the_work(tiny_run, tmp_path):
     assert "validation bound" not in proc.stderr and "split (" not in proc.stdout
 
 
+def test_figures_bad_requests(tiny_run, tmp_path, data_dir):
+    """A figure the run's model does not have, an unwritable --out, a run without a
+    checkpoint: one line, exit 2, nothing written."""
+    out = tmp_path / "fig"
+    before = snapshot(tiny_run)
+    proc = run_script(["examples/figures.py", tiny_run, "--out", str(out), "--figure",
+                       "compression", "--data_dir", data_dir])
+    assert_one_line_error(proc, "--figure compression: no such figure for this DRAW run (it "
+                                "has: generation, reading, filterbank, kl_per_step)")
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    proc = run_script(["examples/figures.py", tiny_run, "--out", str(afile / "sub"),
+                       "--data_dir", data_dir])
+    assert_one_line_error(proc, "--out %s: cannot write there (not a directory)"
+                          % (afile / "sub"))
+    empty = tmp_path / "no_checkpoint"
+    empty.mkdir()
+    shutil.copy(os.path.join(tiny_run, "args.json"), str(empty))
+    proc = run_script(["examples/figures.py", str(empty), "--data_dir", data_dir])
+    assert_one_line_error(proc, "no checkpoint")
+    proc = run_script(["examples/figures.py", tiny_run, "--rows", "0"])
+    assert_one_line_error(proc, "argument --rows: must be a positive integer")
+    assert not out.exists() and sorted(os.listdir(empty)) == ["args.json"]
+    assert snapshot(tiny_run) == before
+
+
 def test_failed_start_leaves_no_run_directory(tmp_path, data_dir, monkeypatch):
     """A failure after args.json is written but before the first checkpoint (here the
     trainer cannot be built) removes what the run wrote, so the directory can be used."""

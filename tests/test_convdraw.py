@@ -241,3 +241,31 @@ def test_checkpoint_of_the_first_version_loads_exactly(tmp_path):
     with pytest.raises(CheckpointError, match="written by an older version of the model "
                        r"\(converted the Conv2DLSTMCell parameters of encoder and decoder"):
         rundir.load(str(tmp_path), tiny(steps=2), trainer)
+
+
+def test_trace_switches_from_posterior_to_prior_at_step_k():
+    """k = T is the model's reconstruction with the same noise, and its KL the loss's;
+    k = 0 is generate(noise); in between, the first k steps' KL equal the full pass's
+    and the later ones are 0."""
+    mx.random.seed(0)
+    model = tiny(steps=3)
+    model.initialize(mx.init.Xavier())
+    rs = np.random.RandomState(0)
+    x = mx.nd.array(rs.uniform(size=(2, 1, 28, 28)) > 0.5)
+    eps = mx.nd.array(rs.normal(size=(3, 2) + model.latent_shape()))
+    full = model.trace(x, eps)
+    outs = model(x, eps)
+    np.testing.assert_allclose(full["logits"].asnumpy(), outs[0].asnumpy(), rtol=1e-5,
+                               atol=1e-5)
+    kl = VariationalLoss()(outs[0], x, *outs[1:])[2]
+    np.testing.assert_allclose(full["kl"].sum(axis=0).asnumpy(), kl.asnumpy(), rtol=1e-5)
+    prior = model.trace(None, eps, posterior_steps=0)
+    np.testing.assert_allclose(prior["canvases"].asnumpy(), model.generate(eps)[0].asnumpy(),
+                               rtol=1e-6)
+    assert (prior["kl"].asnumpy() == 0).all()
+    part = model.trace(x, eps, posterior_steps=1)
+    np.testing.assert_allclose(part["kl"][0].asnumpy(), full["kl"][0].asnumpy(), rtol=1e-6)
+    assert (part["kl"][1:].asnumpy() == 0).all()
+    assert not np.allclose(part["logits"].asnumpy(), full["logits"].asnumpy())
+    with pytest.raises(ValueError, match="0..3"):
+        model.trace(x, eps, posterior_steps=4)

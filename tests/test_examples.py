@@ -80,6 +80,29 @@ def test_sample_script_writes_png_and_gif(short_run, tmp_path):
     assert (tmp_path / "samples.png").read_bytes() == (tmp_path / "b" / "samples.png").read_bytes()
 
 
+def test_figures_script_draws_every_draw_figure(short_run, tmp_path):
+    """examples/figures.py on a trained DRAW run: every figure and its data, the same
+    files for the same seed."""
+    logdir, data_dir = short_run[:2]
+    out = tmp_path / "fig"
+    args = ["examples/figures.py", logdir, "--out", str(out), "--num_images", "50",
+            "--rows", "3", "--no_progress", "--data_dir", data_dir]
+    proc = run_script(args)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    names = ["generation.png", "generation.gif", "generation.json", "reading.png",
+             "reading.gif", "reading.csv", "filterbank.png", "filterbank.json",
+             "kl_per_step.png", "kl_per_step.csv"]
+    assert sorted(os.listdir(out)) == sorted(names)
+    assert proc.stdout.split() == [str(out / n) for n in names]
+    assert Image.open(out / "reading.png").size == (500, 3 * 250)
+    again = run_script(args[:3] + [str(tmp_path / "again")] + args[4:] + ["--figure",
+                                                                        "kl_per_step"])
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert sorted(os.listdir(tmp_path / "again")) == ["kl_per_step.csv", "kl_per_step.png"]
+    assert (out / "kl_per_step.csv").read_bytes() == \
+        (tmp_path / "again" / "kl_per_step.csv").read_bytes()
+
+
 def test_resume_continues_steps(short_run, tmp_path):
     import shutil
     logdir = str(tmp_path / "copy")
@@ -157,6 +180,15 @@ def test_train_omniglot_convdraw_short_run(tmp_path, omniglot_data_dir):
     proc = run_script(["examples/sample.py", logdir, "--out", str(tmp_path / "s"), "-n", "9"])
     assert proc.returncode == 0, proc.stderr
     assert Image.open(tmp_path / "s" / "samples.png").size == (3 * 29 + 1, 3 * 29 + 1)
+    proc = run_script(["examples/figures.py", logdir, "--num_images", "40", "--rows", "4",
+                       "--no_progress", "--data_dir", omniglot_data_dir])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert sorted(os.listdir(os.path.join(logdir, "figures"))) == sorted(
+        ["compression.png", "compression.json", "rate_distortion.png", "rate_distortion.csv",
+         "generation.png", "generation.gif", "generation.json", "kl_per_step.png",
+         "kl_per_step.csv"])
+    grid = Image.open(os.path.join(logdir, "figures", "compression.png"))
+    assert grid.size == (2 * ((3 + 2) * 29 + 1), 2 * (4 * 29 + 1))  # T = 3: k = 0..3
 
 
 def test_tensorboard_server_serves_the_run(short_run, monkeypatch):

@@ -142,3 +142,38 @@ def test_constructor_defaults_are_the_presets():
     from convdraw.model import ConvDRAW
     assert DRAW().config() == draw.get_model("draw_mnist").config()
     assert ConvDRAW().config() == draw.get_model("convdraw_omniglot").config()
+
+
+def test_trace_is_the_forward_pass_with_every_window():
+    """trace(x, noise) gives the forward pass's c_T and posterior; its canvases and
+    write windows are those of generate() on the same z; the read window of step 1 is the
+    reading layer applied to h_dec0, decoded with the paper's equations (NumPy)."""
+    mx.random.seed(0)
+    model = tiny(steps=4)
+    model.initialize(mx.init.Xavier())
+    rs = np.random.RandomState(0)
+    x = mx.nd.array(rs.uniform(size=(3, 1, 12, 10)) > 0.5)
+    noise = mx.nd.array(rs.normal(size=(4, 3, 3)))
+    out = model.trace(x, noise)
+    logits, mu, log_sigma = model(x, noise)
+    np.testing.assert_allclose(out["logits"].asnumpy(), logits.asnumpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out["mu"].asnumpy(), mu.asnumpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out["log_sigma"].asnumpy(), log_sigma.asnumpy(), rtol=1e-5,
+                               atol=1e-6)
+    canvases, windows = model.generate(mu + mx.nd.exp(log_sigma) * noise)
+    assert out["canvases"].shape == (4, 3, 1, 12, 10)
+    np.testing.assert_allclose(out["canvases"].asnumpy(), canvases.asnumpy(), rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_allclose(out["write_windows"].asnumpy(), windows.asnumpy(), rtol=1e-5,
+                               atol=1e-5)
+    loc = model.read.loc
+    raw = model.h_dec0.data().asnumpy() @ loc.weight.data().asnumpy().T + loc.bias.data().asnumpy()
+    gx, gy, sigma2, delta, gamma = ref.params(raw.ravel(), 10, 12, 2)
+    want = [gx, gy, np.log(sigma2), delta, gamma]
+    assert out["read_windows"].shape == (4, 3, 5)
+    for i in range(3):
+        np.testing.assert_allclose(out["read_windows"][0, i].asnumpy(), want, rtol=1e-5)
+    plain = tiny(attention=False)
+    plain.initialize()
+    traced = plain.trace(x, noise[:3])
+    assert traced["read_windows"] is None and traced["write_windows"] is None

@@ -1,0 +1,430 @@
+"""The papers' figures from a trained model: each a PNG and the numbers behind it.
+
+Every figure function takes a model (and, where it needs data, test images), writes
+``<name>.png`` plus ``<name>.json`` or ``<name>.csv`` into ``out_dir`` (and a GIF where
+one says more), and returns the written paths. The latent noise comes from
+``numpy.random.RandomState(seed)``, so a figure is the same for a seed on any device.
+
+DRAW (Gregor et al. 2015):
+
+* :func:`generation` -- rows = samples, columns = steps, the write window in red
+  (the paper's MNIST generation figure); also for ConvDRAW (no window).
+* :func:`reading` -- the read window of every step over a test image, beside the
+  reconstruction (how attention moves while the model reconstructs).
+* :func:`filterbank` -- an N x N grid of filter centres over an image and the N x N
+  patches it extracts at three zooms (the paper's filterbank illustration).
+* :func:`kl_per_step` -- nats spent at each step (also for ConvDRAW).
+
+Convolutional DRAW (Gregor et al. 2016):
+
+* :func:`compression` -- reconstructions when the first k of T steps take z from the
+  posterior and the rest from the prior, k = 0..T (the paper's conceptual-compression
+  figure).
+* :func:`rate_distortion` -- cumulative KL (bits) against the reconstruction error, one
+  point per k.
+
+Image grids are drawn with Pillow (:mod:`draw.visualize`), plots with matplotlib (its
+object API, no pyplot state).
+"""
+import csv
+import os
+
+import mxnet as mx
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.cm import ScalarMappable
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from PIL import Image
+
+from .attention import apply_read_filters, filterbank as attention_filterbank, \
+    glimpse_offsets, pixel_coords
+from .files import atomic_write, write_json
+from .loss import ModelOutputs, VariationalLoss, bernoulli_nll, gaussian_kl
+from .visualize import boxed_grid, save_gif, selected_steps, window_box
+
+#: resolution of the matplotlib figures (pixels per inch)
+DPI = 100
+#: (width, height) in inches of one row of :func:`reading`, of :func:`filterbank`, and of
+#: the plots (:func:`kl_per_step`, :func:`rate_distortion`); PNG pixels = inches x DPI
+READING_ROW_INCHES = (5.0, 2.5)
+FILTERBANK_INCHES = (8.0, 4.0)
+PLOT_INCHES = (6.0, 4.0)
+#: pixel magnification of the Pillow grids
+SCALE = 2
+#: red write boxes, green read boxes
+WRITE_COLOR, READ_COLOR = (255, 0, 0), (0, 200, 0)
+
+
+def available(model):
+    """The figure names that exist for ``model``, in the order they are drawn."""
+    if model.kind == "convdraw":
+        return ("compression", "rate_distortion", "generation", "kl_per_step")
+    if getattr(model, "attention", False):
+        return ("generation", "reading", "filterbank", "kl_per_step")
+    return ("generation", "kl_per_step")  # DRAW without attention has no window to show
+
+
+def latent_noise(model, n, seed, ctx=None):
+    """Standard-normal noise (T, n, latent...) from ``RandomState(seed)``, on ``ctx``."""
+    shape = (model.num_steps, n) + tuple(model.latent_shape())
+    eps = np.random.RandomState(seed).standard_normal(shape).astype(np.float32)
+    return mx.nd.array(eps, ctx=ctx or mx.cpu())
+
+
+def _path(out_dir, name):
+    return os.path.join(out_dir, name)
+
+
+def _save_figure(fig, path):
+    """Write a matplotlib Figure as PNG at :data:`DPI`, atomically, and close it."""
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=DPI))
+
+
+def _write_csv(path, header, rows):
+    def write(tmp):
+        with open(tmp, "w", newline="") as f:
+            out = csv.writer(f)
+            out.writerow(header)
+            out.writerows(rows)
+    atomic_write(path, write)
+
+
+def _save_pil(path, image):
+    atomic_write(path, lambda tmp: image.save(tmp, format="PNG"))
+
+
+def _figure(inches):
+    return Figure(figsize=inches, dpi=DPI)  # the object API: no global pyplot state
+
+
+def _window_dict(window, step):
+    gx, gy, log_sigma2, delta, gamma = (float(v) for v in window)
+    return {"step": step, "gx": gx, "gy": gy, "sigma": float(np.exp(log_sigma2 / 2)),
+            "delta": delta, "gamma": gamma}
+
+
+def _window_rows(windows):
+    """(T, n, 5) windows -> per image, per step ``[gx, gy, sigma, delta, gamma]``."""
+    w = np.array(windows, dtype=np.float64)
+    w[..., 2] = np.exp(w[..., 2] / 2)
+    return w
+
+
+def generation(model, out_dir, num_samples=8, num_columns=10, seed=0, ctx=None):
+    """Samples from the prior drawn step by step: ``generation.png``, ``generation.gif``,
+    ``generation.json``.
+
+    The PNG has one row per sample and ``min(num_columns, T)`` columns, the canvas
+    ``sigmoid(c_t)`` at evenly spaced steps (the last included); with DRAW's attention the
+    write window of that step is drawn in red. Its size is ``SCALE * (columns (W+1) + 1)``
+    by ``SCALE * (num_samples (H+1) + 1)`` pixels. The GIF shows every step of all
+    samples; the JSON holds the seed, the steps shown (1-based) and, with attention, each
+    shown step's write window (centre, sigma, stride delta, intensity gamma; pixels).
+    """
+    eps = latent_noise(model, num_samples, seed, ctx)
+    canvases, windows = model.generate(eps)
+    canvases = canvases.asnumpy()
+    windows = None if windows is None else windows.asnumpy()
+    steps = selected_steps(model.num_steps, num_columns)
+    tiles = canvases[steps].transpose(1, 0, 2, 3, 4).reshape((-1,) + canvases.shape[2:])
+    tile_windows = None if windows is None else \
+        windows[steps].transpose(1, 0, 2).reshape(-1, windows.shape[-1])
+    png, gif, data = (_path(out_dir, "generation" + e) for e in (".png", ".gif", ".json"))
+    _save_pil(png, boxed_grid(tiles, tile_windows, model.write_size, nrow=len(steps),
+                              scale=SCALE, color=WRITE_COLOR))
+    save_gif(gif, [boxed_grid(canvases[t], None if windows is None else windows[t],
+                              model.write_size, scale=SCALE, color=WRITE_COLOR)
+                   for t in range(model.num_steps)])
+    info = {"figure": "generation", "seed": seed, "num_steps": model.num_steps,
+            "steps": [int(t) + 1 for t in steps], "write_size": model.write_size}
+    if windows is not None:
+        info["write_windows"] = [[_window_dict(windows[t, i], int(t) + 1) for t in steps]
+                                 for i in range(num_samples)]
+    write_json(data, info)
+    return [png, gif, data]
+
+
+def reading(model, images, out_dir, seed=0, ctx=None):
+    """How DRAW's attention moves while it reconstructs ``images`` (n, C, H, W):
+    ``reading.png``, ``reading.gif``, ``reading.csv``.
+
+    PNG: one row per image: the input with the read window of every step (colour = step,
+    the colour bar), and the reconstruction ``sigmoid(c_T)`` beside it. Size
+    ``DPI * READING_ROW_INCHES`` per row (500 x 250 pixels each). GIF: every step, the
+    input with that step's read window (green) beside the canvas with its write window
+    (red). CSV: one row per image and step with both windows.
+    """
+    if not getattr(model, "attention", False):
+        raise ValueError("the reading figure needs a DRAW model with attention")
+    n = len(images)
+    x = mx.nd.array(images, ctx=ctx or mx.cpu())
+    out = model.trace(x, latent_noise(model, n, seed, ctx))
+    canvases = out["canvases"].asnumpy()
+    reads, writes = out["read_windows"].asnumpy(), out["write_windows"].asnumpy()
+    size_r, size_w = model.read.num_glimpses, model.write_size
+    t_steps = model.num_steps
+    fig = _figure((READING_ROW_INCHES[0], READING_ROW_INCHES[1] * n))
+    colors = colormaps["viridis"](np.linspace(0, 1, t_steps))
+    axes = fig.subplots(n, 2, squeeze=False)
+    for i in range(n):
+        left, right = axes[i]
+        left.imshow(_display(images[i]), cmap="gray", vmin=0, vmax=1)
+        for t in range(t_steps):
+            x0, y0, x1, y1 = window_box(reads[t, i], size_r)
+            left.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False,
+                                     edgecolor=colors[t], linewidth=0.8))
+        right.imshow(_display(canvases[-1, i]), cmap="gray", vmin=0, vmax=1)
+        left.set_title("input, read window of every step" if i == 0 else "", fontsize=8)
+        right.set_title("reconstruction after %d steps" % t_steps if i == 0 else "",
+                        fontsize=8)
+        for ax in (left, right):
+            ax.set_xlim(-0.5, images.shape[-1] - 0.5)
+            ax.set_ylim(images.shape[-2] - 0.5, -0.5)
+            ax.set_xticks([])
+            ax.set_yticks([])
+    mappable = ScalarMappable(cmap="viridis")
+    mappable.set_clim(1, t_steps)
+    fig.colorbar(mappable, ax=axes[:, 0].tolist(), label="step", shrink=0.8)
+    png, gif, data = (_path(out_dir, "reading" + e) for e in (".png", ".gif", ".csv"))
+    _save_figure(fig, png)
+    frames = []
+    for t in range(t_steps):
+        a = boxed_grid(images, reads[t], size_r, nrow=1, scale=SCALE, color=READ_COLOR)
+        b = boxed_grid(canvases[t], writes[t], size_w, nrow=1, scale=SCALE,
+                       color=WRITE_COLOR)
+        frame = Image.new("RGB", (a.width + b.width, a.height))
+        frame.paste(a, (0, 0))
+        frame.paste(b, (a.width, 0))
+        frames.append(frame)
+    save_gif(gif, frames)
+    r, w = _window_rows(reads), _window_rows(writes)
+    _write_csv(data, ["image", "step"] + ["read_" + k for k in WINDOW_FIELDS]
+               + ["write_" + k for k in WINDOW_FIELDS],
+               [[i, t + 1] + list(r[t, i]) + list(w[t, i])
+                for i in range(n) for t in range(t_steps)])
+    return [png, gif, data]
+
+
+#: the columns of a window in the CSV files (sigma in pixels, not log sigma^2)
+WINDOW_FIELDS = ("gx", "gy", "sigma", "delta", "gamma")
+
+
+def _display(image):
+    """(C, H, W) in [0, 1] -> what imshow takes: (H, W) for one channel, else (H, W, C)."""
+    return image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)
+
+
+def filterbank_settings(height, width, glimpses):
+    """The three zooms of :func:`filterbank`, as in the paper's illustration: a small
+    stride with a large sigma (a blurry close-up of the centre), a stride that covers the
+    image with a small sigma (a sharp down-sampling), and the same stride with a large
+    sigma (a blurred down-sampling). Returns a list of dicts (label, gx, gy, delta,
+    sigma), pixel units, centred on the image."""
+    cover = max(height, width) / float(glimpses)
+    gx, gy = (width + 1) / 2.0, (height + 1) / 2.0
+    return [dict(label="close-up: small stride, large sigma", gx=gx, gy=gy,
+                 delta=cover / 2, sigma=cover / 2),
+            dict(label="whole image: large stride, small sigma", gx=gx, gy=gy,
+                 delta=cover, sigma=cover / 4),
+            dict(label="whole image: large stride, large sigma", gx=gx, gy=gy,
+                 delta=cover, sigma=cover)]
+
+
+def extract_patch(image, gx, gy, delta, sigma, glimpses):
+    """The N x N read patch ``Fy image FxT`` of every channel of ``image`` (C, H, W) for a
+    window (pixel units), computed with the model's filterbank
+    (:func:`draw.attention.filterbank`). Returns (centres_x (N,), centres_y (N,),
+    patch (C, N, N))."""
+    nd = mx.nd
+    c, h, w = image.shape
+    offsets = nd.array(glimpse_offsets(glimpses))
+    log_sigma2 = nd.array([[2 * np.log(sigma)]])
+    d = nd.array([[delta]])
+    fx = attention_filterbank(nd, nd.array([[gx]]), log_sigma2, d, offsets,
+                              nd.array(pixel_coords(w)))
+    fy = attention_filterbank(nd, nd.array([[gy]]), log_sigma2, d, offsets,
+                              nd.array(pixel_coords(h)))
+    patch = apply_read_filters(nd, nd.array(image[None]), fy, fx, glimpses, w)[0]
+    centres = glimpse_offsets(glimpses).ravel() * delta
+    return gx + centres, gy + centres, patch.asnumpy()
+
+
+def filterbank(image, out_dir, glimpses=12):
+    """The attention filterbank on one image (C, H, W): ``filterbank.png`` and
+    ``filterbank.json``.
+
+    Left: the image with the N x N filter centres of the whole-image zoom and the
+    boundaries of the three windows of :func:`filterbank_settings`; right: the three
+    N x N patches they extract (``glimpses`` N = 12 as in the paper's figure; this is the
+    filterbank's maths, the same for any trained model). Size ``DPI *
+    FILTERBANK_INCHES`` (800 x 400 pixels). The JSON holds each window and its patch.
+    """
+    c, h, w = image.shape
+    settings = filterbank_settings(h, w, glimpses)
+    colors = ("tab:orange", "tab:green", "tab:blue")
+    fig = _figure(FILTERBANK_INCHES)
+    grid = fig.add_gridspec(3, 2, width_ratios=(2, 1))
+    main = fig.add_subplot(grid[:, 0])
+    main.imshow(_display(image), cmap="gray", vmin=0, vmax=1)
+    info = {"figure": "filterbank", "glimpses": glimpses, "image_shape": [c, h, w],
+            "windows": []}
+    for j, (s, color) in enumerate(zip(settings, colors)):
+        xs, ys, patch = extract_patch(image, s["gx"], s["gy"], s["delta"], s["sigma"],
+                                      glimpses)
+        if j == 1:  # the centres of the whole-image grid
+            gx_, gy_ = np.meshgrid(xs, ys)
+            main.plot(gx_.ravel() - 1, gy_.ravel() - 1, ".", color=color, markersize=3)
+        half = glimpses * s["delta"] / 2
+        main.add_patch(Rectangle((s["gx"] - 1 - half, s["gy"] - 1 - half), 2 * half,
+                                 2 * half, fill=False, edgecolor=color, linewidth=1.2))
+        ax = fig.add_subplot(grid[j, 1])
+        ax.imshow(_display(np.clip(patch, 0, 1)), cmap="gray", vmin=0, vmax=1)
+        ax.set_title("%s (delta %.2f, sigma %.2f)" % (s["label"], s["delta"], s["sigma"]),
+                     fontsize=6, color=color)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        info["windows"].append(dict(s, centres_x=xs.tolist(), centres_y=ys.tolist(),
+                                    patch=patch.tolist()))
+    main.set_title("%d x %d filter centres (dots) and the three windows" % (glimpses, glimpses),
+                   fontsize=8)
+    main.set_xticks([])
+    main.set_yticks([])
+    png, data = _path(out_dir, "filterbank.png"), _path(out_dir, "filterbank.json")
+    _save_figure(fig, png)
+    write_json(data, info)
+    return [png, data]
+
+
+def step_kl(model, images, seed=0, batch_size=100, ctx=None):
+    """KL of every step, per image, in nats: ``(kl (T, n), total (n,))`` where ``total``
+    is the model's KL term (:class:`draw.loss.VariationalLoss`) of the same passes.
+
+    DRAW: KL(q_t || N(0, I)); ConvDRAW: KL(q_t || p_t) with the learned prior. Batch b of
+    the images gets the noise of ``RandomState(seed + b)``.
+    """
+    nd = mx.nd
+    loss = VariationalLoss()
+    per_step, totals = [], []
+    for b, start in enumerate(range(0, len(images), batch_size)):
+        x = nd.array(images[start:start + batch_size], ctx=ctx or mx.cpu())
+        out = ModelOutputs(*model(x, latent_noise(model, len(x), seed + b, ctx)))
+        kl = gaussian_kl(nd, out.mu_q, out.log_sigma_q, out.mu_p, out.log_sigma_p)
+        per_step.append(nd.sum(kl.reshape((0, 0, -1)), axis=2).asnumpy())
+        totals.append(loss(out.logits, x, *out[1:])[2].asnumpy())
+    return np.concatenate(per_step, axis=1), np.concatenate(totals)
+
+
+def kl_per_step(model, images, out_dir, seed=0, batch_size=100, ctx=None):
+    """Nats spent at each step, mean over ``images``: ``kl_per_step.png`` (a bar chart,
+    ``DPI * PLOT_INCHES`` = 600 x 400 pixels) and ``kl_per_step.csv`` (step, mean, its
+    standard error over the images). The steps' means sum to the model's mean KL term.
+    """
+    kl, total = step_kl(model, images, seed, batch_size, ctx)
+    n = kl.shape[1]
+    mean = kl.mean(axis=1)
+    se = kl.std(axis=1, ddof=1) / np.sqrt(n) if n > 1 else np.zeros_like(mean)
+    steps = np.arange(1, len(mean) + 1)
+    fig = _figure(PLOT_INCHES)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.bar(steps, mean, yerr=se, color="tab:blue", ecolor="gray")
+    ax.set_xlabel("step t")
+    ax.set_ylabel("KL (nats)")
+    ax.set_title("KL per step, mean over %d test images (total %.2f nats)"
+                 % (n, total.mean()), fontsize=9)
+    fig.tight_layout()
+    png, data = _path(out_dir, "kl_per_step.png"), _path(out_dir, "kl_per_step.csv")
+    _save_figure(fig, png)
+    _write_csv(data, ["step", "kl_nats", "kl_se"],
+               [[int(t), float(m), float(s)] for t, m, s in zip(steps, mean, se)])
+    return [png, data]
+
+
+def compression_passes(model, images, eps):
+    """ConvDRAW with the first k steps from the posterior, k = 0..T (:meth:`trace`).
+
+    Parameters
+    ----------
+    images : ndarray, shape (n, C, H, W)
+    eps : NDArray, shape (T, n, L, h, w), the same noise for every k
+
+    Returns
+    -------
+    means : ndarray, shape (T + 1, n, C, H, W), ``sigmoid(c_T)`` for each k
+    rate : ndarray, shape (T + 1, n), the KL of the first k steps (nats)
+    distortion : ndarray, shape (T + 1, n), ``-log p(x | c_T)`` (nats)
+    """
+    nd = mx.nd
+    x = nd.array(images, ctx=eps.context)
+    means, rate, distortion = [], [], []
+    for k in range(model.num_steps + 1):
+        out = model.trace(x, eps, posterior_steps=k)
+        logits = out["logits"]
+        means.append(nd.Activation(logits, act_type="sigmoid").asnumpy())
+        rate.append(nd.sum(out["kl"], axis=0).asnumpy())
+        distortion.append(nd.sum(bernoulli_nll(nd, logits, x), axis=0, exclude=True)
+                          .asnumpy())
+    return np.stack(means), np.stack(rate), np.stack(distortion)
+
+
+def compression(model, images, out_dir, seed=0, ctx=None):
+    """The conceptual-compression grid: ``compression.png`` and ``compression.json``.
+
+    One row per image of ``images`` (n, C, H, W): the input, then the reconstruction when
+    the first k of T steps take z from the posterior and the rest from the learned prior,
+    k = 0..T, all with the same noise. Column k = T is the model's reconstruction, k = 0
+    a sample from the prior. Size ``SCALE * ((T + 2)(W+1) + 1)`` by
+    ``SCALE * (n (H+1) + 1)`` pixels. The JSON holds, per image and k, the rate (KL of
+    the first k steps) and the distortion (``-log p(x | c_T)``), in bits.
+    """
+    eps = latent_noise(model, len(images), seed, ctx)
+    means, rate, distortion = compression_passes(model, images, eps)
+    tiles = np.concatenate([images[None].astype(np.float32), means], axis=0)
+    tiles = tiles.transpose(1, 0, 2, 3, 4).reshape((-1,) + images.shape[1:])
+    png, data = _path(out_dir, "compression.png"), _path(out_dir, "compression.json")
+    _save_pil(png, boxed_grid(tiles, nrow=model.num_steps + 2, scale=SCALE))
+    bits = 1 / np.log(2.0)
+    write_json(data, {"figure": "compression", "seed": seed, "num_steps": model.num_steps,
+                      "columns": ["input"] + ["k=%d" % k for k in range(model.num_steps + 1)],
+                      "rate_bits": (rate.T * bits).tolist(),
+                      "distortion_bits": (distortion.T * bits).tolist()})
+    return [png, data]
+
+
+def rate_distortion(model, images, out_dir, seed=0, batch_size=100, ctx=None):
+    """Rate against distortion, one point per k = 0..T (the first k steps from the
+    posterior, the rest from the prior): ``rate_distortion.png`` (``DPI * PLOT_INCHES``
+    = 600 x 400 pixels) and ``rate_distortion.csv`` (k, mean rate and distortion in bits
+    per image over ``images``, their standard errors). At k = T, rate + distortion is the
+    negative ELBO.
+    """
+    rates, dists = [], []
+    for b, start in enumerate(range(0, len(images), batch_size)):
+        chunk = images[start:start + batch_size]
+        _, r, d = compression_passes(model, chunk, latent_noise(model, len(chunk), seed + b, ctx))
+        rates.append(r)
+        dists.append(d)
+    bits = 1 / np.log(2.0)
+    rate, dist = np.concatenate(rates, axis=1) * bits, np.concatenate(dists, axis=1) * bits
+    n = rate.shape[1]
+
+    def se(v):
+        return v.std(axis=1, ddof=1) / np.sqrt(n) if n > 1 else np.zeros(len(v))
+    ks = np.arange(model.num_steps + 1)
+    fig = _figure(PLOT_INCHES)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.plot(rate.mean(axis=1), dist.mean(axis=1), "o-", color="tab:blue", markersize=4)
+    for k, xr, yd in zip(ks, rate.mean(axis=1), dist.mean(axis=1)):
+        ax.annotate("k=%d" % k, (xr, yd), textcoords="offset points", xytext=(4, 4),
+                    fontsize=7)
+    ax.set_xlabel("rate: KL of the first k steps (bits per image)")
+    ax.set_ylabel("distortion: -log p(x | canvas) (bits per image)")
+    ax.set_title("Rate and distortion, %d test images" % n, fontsize=9)
+    fig.tight_layout()
+    png, data = _path(out_dir, "rate_distortion.png"), _path(out_dir, "rate_distortion.csv")
+    _save_figure(fig, png)
+    _write_csv(data, ["k", "rate_bits", "rate_se", "distortion_bits", "distortion_se"],
+               [[int(k), float(a), float(b), float(c), float(d)]
+                for k, a, b, c, d in zip(ks, rate.mean(axis=1), se(rate),
+                                         dist.mean(axis=1), se(dist))])
+    return [png, data]

@@ -1,0 +1,187 @@
+"""The papers' figures (draw/figures.py) on tiny models: documented sizes, data files, and
+the numbers behind them checked against the model's own loss."""
+import csv
+import json
+
+import mxnet as mx
+import numpy as np
+import pytest
+from PIL import Image
+
+from convdraw.model import ConvDRAW
+from draw import figures
+from draw.loss import VariationalLoss
+from draw.model import DRAW
+
+H, W = 12, 10  # not square, not a multiple of 8
+
+
+@pytest.fixture(scope="module")
+def draw_model():
+    mx.random.seed(0)
+    model = DRAW(image_shape=(1, H, W), num_steps=5, num_recurrent_units=8, latent_dim=3,
+                 read_size=2, write_size=3)
+    model.initialize(mx.init.Xavier())
+    return model
+
+
+@pytest.fixture(scope="module")
+def convdraw_model():
+    mx.random.seed(0)
+    model = ConvDRAW(image_shape=(1, H, W), num_steps=3, num_latent_maps=2,
+                     num_recurrent_maps=4, encoder_maps=3)
+    model.initialize(mx.init.Xavier())
+    return model
+
+
+@pytest.fixture(scope="module")
+def images():
+    return (np.random.RandomState(0).uniform(size=(7, 1, H, W)) > 0.6).astype(np.float32)
+
+
+def read_csv(path):
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    return {k: np.array([float(r[k]) for r in rows]) for k in rows[0]}
+
+
+def png(path):
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def test_available_figures(draw_model, convdraw_model):
+    assert figures.available(draw_model) == ("generation", "reading", "filterbank",
+                                             "kl_per_step")
+    assert figures.available(convdraw_model) == ("compression", "rate_distortion",
+                                                 "generation", "kl_per_step")
+    plain = DRAW(image_shape=(1, H, W), num_steps=2, num_recurrent_units=4, latent_dim=2,
+                 attention=False)
+    assert figures.available(plain) == ("generation", "kl_per_step")
+
+
+@pytest.mark.parametrize("kind", ["draw", "convdraw"])
+def test_generation(kind, draw_model, convdraw_model, tmp_path):
+    model = draw_model if kind == "draw" else convdraw_model
+    paths = figures.generation(model, str(tmp_path), num_samples=3, num_columns=4, seed=1)
+    assert [p.split("/")[-1] for p in paths] == ["generation.png", "generation.gif",
+                                                 "generation.json"]
+    cols = min(4, model.num_steps)
+    image = png(paths[0])
+    assert image.shape == (2 * (3 * (H + 1) + 1), 2 * (cols * (W + 1) + 1), 3)
+    red = (image[..., 0] == 255) & (image[..., 1] == 0) & (image[..., 2] == 0)
+    assert red.any() == (kind == "draw")  # the write window
+    assert Image.open(paths[1]).n_frames == model.num_steps
+    info = json.load(open(paths[2]))
+    assert info["steps"][0] == 1 and info["steps"][-1] == model.num_steps
+    assert len(info["steps"]) == cols and info["seed"] == 1
+    if kind == "draw":
+        assert len(info["write_windows"]) == 3 and len(info["write_windows"][0]) == cols
+        assert set(info["write_windows"][0][0]) == {"step", "gx", "gy", "sigma", "delta",
+                                                     "gamma"}
+    # deterministic for a seed, different for another
+    for name, seed, same in (("again", 1, True), ("other", 2, False)):
+        (tmp_path / name).mkdir()
+        path = figures.generation(model, str(tmp_path / name), num_samples=3,
+                                  num_columns=4, seed=seed)[0]
+        assert (png(path) == image).all() == same
+
+
+def test_reading(draw_model, images, tmp_path):
+    paths = figures.reading(draw_model, images[:3], str(tmp_path), seed=0)
+    assert [p.split("/")[-1] for p in paths] == ["reading.png", "reading.gif", "reading.csv"]
+    assert Image.open(paths[0]).size == (500, 3 * 250)
+    gif = Image.open(paths[1])
+    assert gif.n_frames == draw_model.num_steps
+    assert gif.size == (2 * 2 * (W + 2), 2 * (3 * (H + 1) + 1))  # inputs | canvases
+    table = read_csv(paths[2])
+    assert len(table["step"]) == 3 * draw_model.num_steps
+    # the windows in the CSV are the trace's
+    out = draw_model.trace(mx.nd.array(images[:3]),
+                           figures.latent_noise(draw_model, 3, 0))
+    reads = out["read_windows"].asnumpy()
+    np.testing.assert_allclose(table["read_gx"][:draw_model.num_steps], reads[:, 0, 0],
+                               rtol=1e-5)
+    np.testing.assert_allclose(table["read_sigma"][:draw_model.num_steps],
+                               np.exp(reads[:, 0, 2] / 2), rtol=1e-5)
+
+
+def test_filterbank(images, tmp_path):
+    paths = figures.filterbank(images[0], str(tmp_path), glimpses=4)
+    assert Image.open(paths[0]).size == (800, 400)
+    info = json.load(open(paths[1]))
+    assert len(info["windows"]) == 3
+    for window in info["windows"]:
+        assert np.array(window["patch"]).shape == (1, 4, 4)
+        assert len(window["centres_x"]) == 4
+
+
+def test_extract_patch_with_unit_stride_and_tiny_sigma_is_a_crop():
+    """Filters on pixel centres with sigma -> 0 pick single pixels: the patch is a crop."""
+    image = np.random.RandomState(0).uniform(size=(2, H, W)).astype(np.float32)
+    xs, ys, patch = figures.extract_patch(image, gx=5.5, gy=6.5, delta=1.0, sigma=0.05,
+                                          glimpses=4)
+    np.testing.assert_allclose(xs, [4, 5, 6, 7])
+    np.testing.assert_allclose(ys, [5, 6, 7, 8])
+    np.testing.assert_allclose(patch, image[:, 4:8, 3:7], rtol=1e-5)  # 1-based -> 0-based
+
+
+@pytest.mark.parametrize("kind", ["draw", "convdraw"])
+def test_kl_per_step_sums_to_the_models_kl(kind, draw_model, convdraw_model, images,
+                                           tmp_path):
+    model = draw_model if kind == "draw" else convdraw_model
+    paths = figures.kl_per_step(model, images, str(tmp_path), seed=3, batch_size=4)
+    assert Image.open(paths[0]).size == (600, 400)
+    table = read_csv(paths[1])
+    assert list(table["step"]) == list(range(1, model.num_steps + 1))
+    assert (table["kl_nats"] > 0).all() and (table["kl_se"] >= 0).all()
+    # the model's KL term on the same passes (batches of 4: seeds 3 and 4)
+    kls = []
+    for b, start in enumerate((0, 4)):
+        x = mx.nd.array(images[start:start + 4])
+        outs = model(x, figures.latent_noise(model, len(x), 3 + b))
+        kls.append(VariationalLoss()(outs[0], x, *outs[1:])[2].asnumpy())
+    np.testing.assert_allclose(table["kl_nats"].sum(), np.concatenate(kls).mean(), rtol=1e-5)
+
+
+def test_compression_grid_columns(convdraw_model, images, tmp_path):
+    """Column k = T is the model's reconstruction with the figure's noise, k = 0 the
+    prior sample with the same noise; the picture holds them (uint8, 2x enlarged)."""
+    model, n, t = convdraw_model, 3, convdraw_model.num_steps
+    paths = figures.compression(model, images[:n], str(tmp_path), seed=5)
+    image = png(paths[0])
+    assert image.shape == (2 * (n * (H + 1) + 1), 2 * ((t + 2) * (W + 1) + 1), 3)
+    eps = figures.latent_noise(model, n, 5)
+    recon = mx.nd.sigmoid(model(mx.nd.array(images[:n]), eps)[0]).asnumpy()
+    prior = model.generate(eps)[0][-1].asnumpy()
+    means, rate, distortion = figures.compression_passes(model, images[:n], eps)
+    np.testing.assert_allclose(means[t], recon, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(means[0], prior, rtol=1e-5, atol=1e-6)
+
+    def tile(row, col):  # one grid cell of the PNG, back at 1x
+        y, x = 2 * (1 + row * (H + 1)), 2 * (1 + col * (W + 1))
+        return image[y:y + 2 * H:2, x:x + 2 * W:2, 0]
+
+    for row in range(n):
+        assert (tile(row, 0) == np.round(images[row, 0] * 255)).all()        # the input
+        assert np.abs(tile(row, t + 1) - recon[row, 0] * 255).max() <= 0.51  # k = T
+        assert np.abs(tile(row, 1) - prior[row, 0] * 255).max() <= 0.51      # k = 0
+    info = json.load(open(paths[1]))
+    assert info["columns"][0] == "input" and info["columns"][-1] == "k=%d" % t
+    assert np.array(info["rate_bits"]).shape == (n, t + 1)
+    assert np.array(info["rate_bits"])[:, 0].tolist() == [0.0] * n
+
+
+def test_rate_distortion(convdraw_model, images, tmp_path):
+    """One point per k; rate starts at 0 and never falls; at k = T rate + distortion is
+    the negative ELBO of the same pass (in bits)."""
+    model, t = convdraw_model, convdraw_model.num_steps
+    paths = figures.rate_distortion(model, images, str(tmp_path), seed=2, batch_size=100)
+    assert Image.open(paths[0]).size == (600, 400)
+    table = read_csv(paths[1])
+    assert list(table["k"]) == list(range(t + 1))
+    assert table["rate_bits"][0] == 0 and (np.diff(table["rate_bits"]) > 0).all()
+    x = mx.nd.array(images)
+    outs = model(x, figures.latent_noise(model, len(images), 2))
+    elbo = VariationalLoss()(outs[0], x, *outs[1:])[0].asnumpy().mean() / np.log(2)
+    np.testing.assert_allclose(table["rate_bits"][t] + table["distortion_bits"][t], elbo,
+                               rtol=1e-5)
