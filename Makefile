@@ -32,7 +32,8 @@ demo: $(VENV)/.installed
 	rm -rf $(DEMO_DIR)
 	$(PY) examples/train_omniglot.py $(DEMO_ARGS) --logdir $(DEMO_DIR)
 	$(PY) examples/sample.py $(DEMO_DIR) --out $(DEMO_DIR)/samples --seed 1
-	@echo "demo done: $(DEMO_DIR)/samples.png, $(DEMO_DIR)/samples.gif; curves: $(VENV)/bin/tensorboard --logdir runs"
+	$(PY) examples/figures.py $(DEMO_DIR) --out $(DEMO_DIR)/figures --no_progress
+	@echo "demo done: $(DEMO_DIR)/samples.png, $(DEMO_DIR)/samples.gif, the papers' figures in $(DEMO_DIR)/figures; curves: $(VENV)/bin/tensorboard --logdir runs"
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q -ra

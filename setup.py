@@ -25,6 +25,9 @@ setup(
         # mxboard 0.1.0's generated protobuf code needs protobuf<=3.20.3
         "protobuf<=3.20.3",
         "imageio",
+        # the figures' plots (draw/figures.py); the resolver picks a release that works
+        # with numpy<1.24 (3.10 on Python 3.11)
+        "matplotlib>=3.5",
         "pillow",
         "tqdm",
     ],

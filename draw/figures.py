@@ -94,8 +94,9 @@ def _save_pil(path, image):
     atomic_write(path, lambda tmp: image.save(tmp, format="PNG"))
 
 
-def _figure(inches):
-    return Figure(figsize=inches, dpi=DPI)  # the object API: no global pyplot state
+def _figure(inches, constrained=False):
+    # the object API: no global pyplot state
+    return Figure(figsize=inches, dpi=DPI, constrained_layout=constrained)
 
 
 def _window_dict(window, step):
@@ -164,7 +165,7 @@ def reading(model, images, out_dir, seed=0, ctx=None):
     reads, writes = out["read_windows"].asnumpy(), out["write_windows"].asnumpy()
     size_r, size_w = model.read.num_glimpses, model.write_size
     t_steps = model.num_steps
-    fig = _figure((READING_ROW_INCHES[0], READING_ROW_INCHES[1] * n))
+    fig = _figure((READING_ROW_INCHES[0], READING_ROW_INCHES[1] * n), constrained=True)
     colors = colormaps["viridis"](np.linspace(0, 1, t_steps))
     axes = fig.subplots(n, 2, squeeze=False)
     for i in range(n):
@@ -185,7 +186,8 @@ def reading(model, images, out_dir, seed=0, ctx=None):
             ax.set_yticks([])
     mappable = ScalarMappable(cmap="viridis")
     mappable.set_clim(1, t_steps)
-    fig.colorbar(mappable, ax=axes[:, 0].tolist(), label="step", shrink=0.8)
+    fig.colorbar(mappable, ax=axes.ravel().tolist(), label="step", location="right",
+                 shrink=0.9)
     png, gif, data = (_path(out_dir, "reading" + e) for e in (".png", ".gif", ".csv"))
     _save_figure(fig, png)
     frames = []
@@ -263,13 +265,14 @@ def filterbank(image, out_dir, glimpses=12):
     c, h, w = image.shape
     settings = filterbank_settings(h, w, glimpses)
     colors = ("tab:orange", "tab:green", "tab:blue")
+    styles = ("-", "-", "--")
     fig = _figure(FILTERBANK_INCHES)
     grid = fig.add_gridspec(3, 2, width_ratios=(2, 1))
     main = fig.add_subplot(grid[:, 0])
     main.imshow(_display(image), cmap="gray", vmin=0, vmax=1)
     info = {"figure": "filterbank", "glimpses": glimpses, "image_shape": [c, h, w],
             "windows": []}
-    for j, (s, color) in enumerate(zip(settings, colors)):
+    for j, (s, color, style) in enumerate(zip(settings, colors, styles)):
         xs, ys, patch = extract_patch(image, s["gx"], s["gy"], s["delta"], s["sigma"],
                                       glimpses)
         if j == 1:  # the centres of the whole-image grid
@@ -277,7 +280,8 @@ def filterbank(image, out_dir, glimpses=12):
             main.plot(gx_.ravel() - 1, gy_.ravel() - 1, ".", color=color, markersize=3)
         half = glimpses * s["delta"] / 2
         main.add_patch(Rectangle((s["gx"] - 1 - half, s["gy"] - 1 - half), 2 * half,
-                                 2 * half, fill=False, edgecolor=color, linewidth=1.2))
+                                 2 * half, fill=False, edgecolor=color, linewidth=1.5,
+                                 linestyle=style))
         ax = fig.add_subplot(grid[j, 1])
         ax.imshow(_display(np.clip(patch, 0, 1)), cmap="gray", vmin=0, vmax=1)
         ax.set_title("%s (delta %.2f, sigma %.2f)" % (s["label"], s["delta"], s["sigma"]),
