@@ -7,6 +7,11 @@ provide the same ``mxnet`` module.
 from setuptools import find_packages, setup
 
 TENSORBOARD = "tensorboard>=2.12,<=2.19"
+# cuBLAS (+cuBLASLt), cuFFT, cuRAND, cuSOLVER, NVRTC, NVTX, NCCL and cuDNN 8 (MXNet 1.9.1
+# links libcudnn.so.8) for CUDA 11, from the package index (draw.runtime.CUDA_LIBRARIES)
+CUDA_11_LIBRARIES = ["nvidia-cublas-cu11", "nvidia-cufft-cu11", "nvidia-curand-cu11",
+                     "nvidia-cusolver-cu11", "nvidia-cuda-nvrtc-cu11", "nvidia-nvtx-cu11",
+                     "nvidia-nccl-cu11", "nvidia-cudnn-cu11>=8,<9"]
 
 setup(
     name="mxnet-draw",
@@ -33,7 +38,10 @@ setup(
     ],
     extras_require={
         "cpu": ["mxnet==1.9.1"],
-        "gpu": ["mxnet-cu112==1.9.1"],
+        # the CUDA 11.2 build, and the CUDA 11 libraries its libmxnet.so links but does not
+        # bundle (draw.runtime preloads them from site-packages/nvidia); only the NVIDIA
+        # driver (libcuda.so.1) must come from the system
+        "gpu": ["mxnet-cu112==1.9.1"] + CUDA_11_LIBRARIES,
         "test": ["pytest", TENSORBOARD],
         "viz": [TENSORBOARD],
     },

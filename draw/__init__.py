@@ -13,6 +13,8 @@ _REGISTRY = ("get_model", "model_config", "model_from_config")
 def __getattr__(name):
     """The registry's functions, loaded on first use (PEP 562)."""
     if name in _REGISTRY:
+        from . import runtime
+        runtime.load_mxnet()  # one clear line when MXNet or a CUDA library is missing
         from . import registry
         return getattr(registry, name)
     raise AttributeError("module 'draw' has no attribute %r" % name)

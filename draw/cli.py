@@ -286,7 +286,8 @@ def main(fn, *fn_args):
     # and the other tools end through the same clean-up
     signal.signal(signal.SIGTERM, interrupt)
     try:
-        runtime.setup()
+        args = fn_args[0] if fn_args else None
+        runtime.setup(gpu=bool(getattr(args, "gpu", False) or getattr(args, "gpus", None)))
         return fn(*fn_args)
     except (UsageError, DatasetError, CheckpointError, ImportError) as e:
         print("error: %s" % e, file=sys.stderr)

@@ -2,6 +2,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from .conftest import ROOT
 
 
@@ -35,6 +37,80 @@ def test_setup_without_mxnet_names_the_extra():
                           stderr=subprocess.PIPE, text=True)
     assert proc.returncode == 2 and proc.stderr.startswith("error: draw needs MXNet 1.9.1")
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+# the OSError MXNet's GPU build raises at import when the NVIDIA driver is missing
+_NO_DRIVER = ("import ctypes; real = ctypes.CDLL\n"
+              "class Fake(real):\n"
+              "    def __init__(self, name, *a, **k):\n"
+              "        if 'libmxnet' in str(name):\n"
+              "            raise OSError('%s: cannot open shared object file: No such file or "
+              "directory')\n"
+              "        real.__init__(self, name, *a, **k)\n"
+              "ctypes.CDLL = Fake\n")
+
+
+@pytest.mark.parametrize("library,message", [
+    ("libcuda.so.1", "error: the NVIDIA driver is missing (libcuda.so.1 not found)"),
+    ("libcudnn.so.8", "error: MXNet cannot load libcudnn.so.8 (libcudnn.so.8: cannot open "
+                      "shared object file: No such file or directory): the GPU build needs "
+                      "the CUDA 11 libraries; pip install -e '.[gpu]' installs them"),
+])
+def test_missing_gpu_library_is_one_line(library, message):
+    """A GPU build of MXNet whose library cannot load (simulated: ctypes refuses
+    libmxnet.so the way the loader does without the driver or a CUDA library): the tools
+    print one line naming the library and exit 2; the library raises ImportError."""
+    code = _NO_DRIVER % library
+    proc = _python(code + "import sys; sys.argv = ['examples/sample.py', 'x']; "
+                   "import runpy; runpy.run_path('examples/sample.py', run_name='__main__')")
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith(message) and len(proc.stderr.strip().splitlines()) == 1
+    proc = _python(code + "import draw\ntry:\n    draw.get_model('draw_mnist')\n"
+                          "except ImportError as e:\n    print(e)")
+    assert proc.stdout.startswith(message[len("error: "):]), proc.stderr
+
+
+def test_preload_loads_the_wheels_libraries_in_dependency_order(tmp_path):
+    """With the nvidia-*-cu11 wheels' layout (site-packages/nvidia/<name>/lib), every
+    library named in CUDA_LIBRARIES is loaded from there, each after those it needs (here
+    stand-ins: copies of a real shared library under the CUDA names)."""
+    import ctypes.util
+    import os
+    import shutil
+    from draw import runtime
+    real = ctypes.util.find_library("z") or ctypes.util.find_library("m")
+    real = real if os.path.isabs(real) else next(
+        os.path.join(d, real) for d in ("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
+                                        "/lib64", "/usr/lib64", "/lib", "/usr/lib")
+        if os.path.exists(os.path.join(d, real)))
+    expected = []
+    for name, patterns in runtime.CUDA_LIBRARIES:
+        lib = tmp_path / "nvidia" / name / "lib"
+        lib.mkdir(parents=True)
+        for pattern in patterns:
+            target = lib / pattern.replace("*", "11.8.89")
+            shutil.copy(real, str(target))
+            expected.append(str(target))
+    env = dict(os.environ, PYTHONPATH=str(tmp_path) + os.pathsep + ROOT)
+    proc = _python("from draw import runtime; print('\\n'.join(runtime.preload_cuda_libraries()))",
+                   env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == expected
+    assert expected.index(str(tmp_path / "nvidia/cublas/lib/libcublasLt.so.11")) < \
+        expected.index(str(tmp_path / "nvidia/cusolver/lib/libcusolver.so.11"))
+    # without the wheels nothing is loaded (a system CUDA is left to the loader)
+    assert _python("from draw import runtime; print(runtime.preload_cuda_libraries())"
+                   ).stdout.strip() == "[]"
+
+
+def test_gpu_runs_keep_mxnets_thread_policy():
+    import os
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    proc = _python("import os; from draw import runtime; note = runtime.setup(gpu=True); "
+                   "print('OMP_NUM_THREADS' in os.environ); print(note)", env=env)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "False" and lines[1].startswith("OpenMP threads: MXNet's own policy")
 
 
 def test_thread_count_chosen_by_setup_before_mxnet_starts():
