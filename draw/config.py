@@ -18,8 +18,11 @@ SOURCE_ENV = "DRAW_DATA_SOURCE"
 #: Environment variable naming the directory of converted datasets.
 DATA_DIR_ENV = "DRAW_DATA_DIR"
 
-#: kvstore types the trainers accept
-KVSTORES = ("device", "local", "nccl", "dist_sync", "dist_device_sync", "dist_async")
+#: kvstore types the trainers accept. Not ``dist_async``: it needs the update on the
+#: servers (Gluon refuses it with the local update), where the gradient cannot be clipped
+#: by its global norm before the update and the optimizer state cannot be checkpointed,
+#: so a run could neither train as configured nor resume.
+KVSTORES = ("device", "local", "nccl", "dist_sync", "dist_device_sync")
 
 #: Omniglot splits (see :mod:`draw.datasets.omniglot`)
 OMNIGLOT_SPLITS = ("drawers", "alphabets")

@@ -5,7 +5,8 @@ A run directory holds::
     args.json             written once: model config, dataset, training config
                           (everything needed to rebuild the model and resume)
     model-<s>.params      per checkpoint at global step s: gluon parameters,
-    trainer-<s>.states    optimizer state,
+    trainer-<s>.states    optimizer state (both from one device's copy, on the CPU: a
+                          checkpoint loads on any set of devices),
     state-<s>.json        counters (step, epoch, batch position, seeds, NumPy RNG)
     events.out.tfevents.* mxboard event files
     train.log             the log lines
@@ -48,10 +49,10 @@ def save(directory, step, net, trainer, state, keep=3):
     os.makedirs(directory, exist_ok=True)
     params, states, state_json = paths(directory, step)
     try:
-        atomic_write(params, net.save_parameters)
+        atomic_write(params, lambda tmp: save_parameters(net, tmp))
         files = {"params": _fingerprint(params)}
         if trainer is not None:
-            atomic_write(states, trainer.save_states)
+            atomic_write(states, lambda tmp: save_trainer_states(trainer, tmp))
             files["states"] = _fingerprint(states)
     except mx.base.MXNetError as e:  # MXNet's writers report a failed write this way
         raise OSError(errno.EIO, "writing the checkpoint of step %d failed (%s; is the disk "
@@ -64,6 +65,39 @@ def save(directory, step, net, trainer, state, keep=3):
                 for p in paths(directory, old):
                     if os.path.exists(p):
                         os.remove(p)
+
+
+def save_parameters(net, path):
+    """``net.save_parameters(path)`` from the first device's copy of every parameter,
+    on the CPU. (Gluon's own averages the copies of all devices, and a sum of 3, 5, 6 or
+    7 equal float32 values divided by their count can be an ulp off: the resumed run would
+    not continue the same numbers.) Same names and format, so ``load_parameters`` reads
+    it onto any devices."""
+    mx.nd.save(path, {name: p.list_data()[0].as_in_context(mx.cpu())
+                      for name, p in net._collect_params_with_prefix().items()})
+
+
+def _on_cpu(obj):
+    """``obj`` with every NDArray in it (nested tuples, lists, dicts) copied to the CPU."""
+    if isinstance(obj, mx.nd.NDArray):
+        return obj.as_in_context(mx.cpu())
+    if isinstance(obj, (tuple, list)):
+        return type(obj)(_on_cpu(v) for v in obj)
+    if isinstance(obj, dict):
+        return {k: _on_cpu(v) for k, v in obj.items()}
+    return obj
+
+
+def save_trainer_states(trainer, path):
+    """``trainer.save_states(path)`` with the optimizer state on the CPU. Gluon pickles
+    the state arrays with their device and unpickles them onto it, so a state saved on
+    ``gpu(3)`` could not be loaded on a one-GPU machine; on the CPU it loads anywhere and
+    Gluon's updater moves it to each parameter's device at the next update."""
+    trainer.save_states(path)
+    with open(path, "rb") as f:
+        saved = pickle.loads(f.read())  # (states, optimizer): Updater.get_states(True)
+    with open(path, "wb") as f:
+        f.write(pickle.dumps(_on_cpu(saved)))
 
 
 def _fingerprint(path):
