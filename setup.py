@@ -7,9 +7,10 @@ provide the same ``mxnet`` module.
 from setuptools import find_packages, setup
 
 TENSORBOARD = "tensorboard>=2.12,<=2.19"
-# cuBLAS (+cuBLASLt), cuFFT, cuRAND, cuSOLVER, NVRTC, NVTX, NCCL and cuDNN 8 (MXNet 1.9.1
-# links libcudnn.so.8) for CUDA 11, from the package index (draw.runtime.CUDA_LIBRARIES)
-CUDA_11_LIBRARIES = ["nvidia-cublas-cu11", "nvidia-cufft-cu11", "nvidia-curand-cu11",
+# the CUDA runtime, cuBLAS (+cuBLASLt), cuFFT, cuRAND, cuSOLVER, NVRTC, NVTX, NCCL and
+# cuDNN 8 (MXNet 1.9.1 links libcudnn.so.8) for CUDA 11, from the package index
+# (draw.runtime.CUDA_LIBRARIES; readelf -d libmxnet.so lists what it needs)
+CUDA_11_LIBRARIES = ["nvidia-cuda-runtime-cu11", "nvidia-cublas-cu11", "nvidia-cufft-cu11", "nvidia-curand-cu11",
                      "nvidia-cusolver-cu11", "nvidia-cuda-nvrtc-cu11", "nvidia-nvtx-cu11",
                      "nvidia-nccl-cu11", "nvidia-cudnn-cu11>=8,<9"]
 

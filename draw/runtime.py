@@ -75,6 +75,7 @@ def configure_threads(gpu=False):
 #: each after the libraries it needs. cuDNN 8 and NVRTC open further libraries of their
 #: own directory by name at run time; preloading them too makes those found.
 CUDA_LIBRARIES = (
+    ("cuda_runtime", ("libcudart.so.11.0",)),
     ("cublas", ("libcublasLt.so.11", "libcublas.so.11")),
     ("cufft", ("libcufft.so.10",)),
     ("curand", ("libcurand.so.10",)),

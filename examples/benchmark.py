@@ -15,7 +15,7 @@ draw.registry) a fresh worker process measures:
 * achieved GFLOP/s = training FLOPs per sample (3x the model's forward_flops()) x samples/s;
 * sampling: seconds to draw 64 images with every intermediate canvas;
 * one full validation pass (the bound on the whole validation split);
-* the worker's peak resident memory.
+* the worker's peak resident memory, or with ``--gpu`` the GPU memory in use.
 
 The parent process also times the Omniglot conversion (both zips), collects the workers'
 results, prints a table and writes JSON. Each workload runs in its own process so that
@@ -147,7 +147,21 @@ def _worker(name, settings, ctx_spec, data_dir, warmup, repeats, steps, validati
     result["train_gflops"] = train_median * 3 * flops / 1e9
     result["hybrid_over_imperative"] = train_median / result["train_imperative"]["median"]
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    result["gpu_memory_mb"] = gpu_memory_mb(ctxs[0])
     return result
+
+
+def gpu_memory_mb(ctx, memory_info=None):
+    """MB of GPU memory in use on ``ctx``'s device (total minus free, as the driver
+    reports it: this process's pool plus any other process's), None on the CPU.
+    ``memory_info(device_id) -> (free, total)`` bytes defaults to MXNet's."""
+    if ctx.device_type != "gpu":
+        return None
+    if memory_info is None:
+        import mxnet as mx
+        memory_info = mx.context.gpu_memory_info
+    free, total = memory_info(ctx.device_id)
+    return (total - free) / 2.0 ** 20
 
 
 # --------------------------------------------------------------------------- parent
@@ -175,15 +189,17 @@ def _cpu_name():
 def format_table(results):
     """Markdown table of the workloads' results."""
     rows = ["| workload | train samples/s (median, min-max) | GFLOP/s | hybrid / imperative "
-            "| sample 64 images (s) | full validation (s) | peak RSS (MB) |",
+            "| sample 64 images (s) | full validation (s) | memory (MB) |",
             "|---|---|---|---|---|---|---|"]
     for r in results:
         t = r["train_hybridized"]
         v = r["validation"]
-        rows.append("| %s | %.1f (%.1f-%.1f) | %.1f | %.2fx | %.3f | %.1f%s | %.0f |" % (
+        gpu = r.get("gpu_memory_mb")
+        memory = "%.0f GPU" % gpu if gpu is not None else "%.0f peak RSS" % r["peak_rss_mb"]
+        rows.append("| %s | %.1f (%.1f-%.1f) | %.1f | %.2fx | %.3f | %.1f%s | %s |" % (
             r["workload"], t["median"], t["min"], t["max"], r["train_gflops"],
             r["hybrid_over_imperative"], r["sample_64_seconds"]["median"], v["seconds"],
-            " (est.)" if v["extrapolated"] else "", r["peak_rss_mb"]))
+            " (est.)" if v["extrapolated"] else "", memory))
     return "\n".join(rows)
 
 

@@ -28,16 +28,15 @@ def parser():
                           logdir="runs/draw_mnist")
 
 
-def run(argv):
-    p = parser()
-    args = p.parse_args(argv)
+def run(args, explicit):
     model = {"kind": "draw", "kwargs": dict(
         image_shape=PAPER["image_shape"], num_steps=args.num_steps,
         num_recurrent_units=args.num_recurrent_units, latent_dim=args.latent_dim,
         read_size=args.read_size, write_size=args.write_size, attention=args.attention)}
-    return train(args, model, args.dataset, explicit=explicit_options(p, argv),
+    return train(args, model, args.dataset, explicit=explicit,
                  binarize="dynamic" if args.dataset == "mnist" else None)
 
 
 if __name__ == "__main__":
-    main(run, sys.argv[1:])
+    p = parser()  # flags are parsed (and --help answered) before MXNet loads
+    main(run, p.parse_args(sys.argv[1:]), explicit_options(p, sys.argv[1:]))

@@ -40,9 +40,7 @@ def parser():
                           logdir="results", log_every=100, hist_every=1000)
 
 
-def run(argv):
-    p = parser()
-    args = p.parse_args(argv)
+def run(args, explicit):
     per = saved_batch_size(args)  # the resumed run's: the schedule flags count samples
     for name in ("num_train_samples", "val_freq", "checkpoint_freq"):
         if getattr(args, name) < per:
@@ -51,11 +49,10 @@ def run(argv):
     args.max_steps = args.max_steps or args.num_train_samples // per
     args.checkpoint_every = args.checkpoint_freq // per
     args.num_val = args.num_val_samples
-    explicit = explicit_options(p, argv)
     renamed = {"num_train_samples": "max_steps", "val_freq": "val_every",
                "checkpoint_freq": "checkpoint_every", "num_val_samples": "num_val",
                "split": "dataset"}
-    explicit |= {renamed[k] for k in list(explicit) if k in renamed}
+    explicit = explicit | {renamed[k] for k in explicit if k in renamed}
     model = {"kind": "convdraw", "kwargs": dict(
         image_shape=REFERENCE["image_shape"], num_steps=args.num_steps,
         num_latent_maps=args.num_latent_maps,
@@ -66,4 +63,5 @@ def run(argv):
 
 
 if __name__ == "__main__":
-    main(run, sys.argv[1:])
+    p = parser()  # flags are parsed (and --help answered) before MXNet loads
+    main(run, p.parse_args(sys.argv[1:]), explicit_options(p, sys.argv[1:]))

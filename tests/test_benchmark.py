@@ -6,7 +6,7 @@ import pytest
 import draw
 from draw.model import DRAW
 
-from .conftest import run_script
+from .conftest import load_example, run_script
 
 
 def test_flop_counts_match_hand_counts():
@@ -61,3 +61,21 @@ def test_benchmark_bad_arguments():
         "(see benchmark.py --help)"]
     proc = run_script(["examples/benchmark.py", "--gpu", "--tiny"])
     assert proc.returncode == 2 and "GPU requested" in proc.stderr
+
+
+def test_gpu_memory_is_reported_for_gpu_contexts():
+    import mxnet as mx
+    bench = load_example("benchmark")
+    calls = []
+
+    def info(device_id):
+        calls.append(device_id)
+        return 3 * 2 ** 30, 16 * 2 ** 30
+    assert bench.gpu_memory_mb(mx.gpu(2), info) == 13 * 1024 and calls == [2]
+    assert bench.gpu_memory_mb(mx.cpu(), info) is None and calls == [2]
+    row = {"workload": "w", "train_hybridized": {"median": 1, "min": 1, "max": 1},
+           "train_gflops": 1, "hybrid_over_imperative": 1,
+           "sample_64_seconds": {"median": 1}, "peak_rss_mb": 10,
+           "validation": {"seconds": 1, "extrapolated": False}}
+    assert bench.format_table([dict(row, gpu_memory_mb=512.0)]).endswith("| 512 GPU |")
+    assert bench.format_table([dict(row, gpu_memory_mb=None)]).endswith("| 10 peak RSS |")
