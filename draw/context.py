@@ -1,6 +1,18 @@
-"""Device contexts from command-line flags, with clear errors."""
+"""Device contexts from command-line flags, with clear errors, and a start-up check that
+every requested GPU can run this MXNet's kernels."""
+import ctypes
+
 import mxnet as mx
+
 from .errors import UsageError
+
+#: Compute capabilities the ``mxnet-cu112==1.9.1`` wheel has GPU kernels for: it holds
+#: cubins for sm_50, 60, 70, 80 and 86 and no PTX, and a cubin runs on GPUs of its major
+#: version with an equal or higher minor one: 5.0 to 8.9 (Maxwell to Ada). Hopper (9.0)
+#: and newer fail every kernel ("no kernel image is available for execution").
+WHEEL_CAPABILITIES = ((5, 0), (8, 9))
+#: cuDeviceGetAttribute's CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR / _MINOR
+_CC_MAJOR, _CC_MINOR = 75, 76
 
 
 def gpu_count():
@@ -49,4 +61,69 @@ def parse_contexts(gpu=False, gpus=None, cpus=1):
                          "pip uninstall mxnet && pip install -e '.[gpu]' (needs CUDA 11.2)")
     if max(ids) >= available:
         raise UsageError("GPU %d requested but only %d GPU(s) visible" % (max(ids), available))
-    return [mx.gpu(i) for i in ids]
+    ctxs = [mx.gpu(i) for i in ids]
+    check_gpus(ctxs)
+    return ctxs
+
+
+def gpu_properties(device_id):
+    """``(name, (major, minor))`` of GPU ``device_id`` from the CUDA driver (libcuda), or
+    None when the driver cannot tell."""
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return None
+    device, major, minor = ctypes.c_int(), ctypes.c_int(), ctypes.c_int()
+    name = ctypes.create_string_buffer(256)
+    if (cuda.cuInit(0) or cuda.cuDeviceGet(ctypes.byref(device), device_id)
+            or cuda.cuDeviceGetName(name, len(name), device)
+            or cuda.cuDeviceGetAttribute(ctypes.byref(major), _CC_MAJOR, device)
+            or cuda.cuDeviceGetAttribute(ctypes.byref(minor), _CC_MINOR, device)):
+        return None
+    return name.value.decode(errors="replace"), (major.value, minor.value)
+
+
+def _probe(ctx):
+    """A tiny operation on ``ctx``, waited for: an elementwise kernel and a reduction."""
+    (mx.nd.ones((4,), ctx=ctx) * 2).sum().asscalar()
+
+
+def check_gpus(ctxs, probe=_probe, properties=gpu_properties):
+    """Run a tiny operation on every GPU of ``ctxs`` before any work, so that a GPU this
+    MXNet has no kernels for is one clear error at start-up instead of a traceback at
+    the first step.
+
+    Raises
+    ------
+    UsageError
+        Naming the GPU, its compute capability and the range the installed MXNet wheel
+        supports (:data:`WHEEL_CAPABILITIES`).
+    """
+    for ctx in ctxs:
+        if ctx.device_type != "gpu":
+            continue
+        try:
+            probe(ctx)
+        except mx.base.MXNetError as e:
+            raise UsageError(gpu_failure_message(ctx.device_id, e, properties(ctx.device_id))) \
+                from None
+
+
+def gpu_failure_message(device_id, error, props):
+    """The one-line explanation of a failed start-up probe on GPU ``device_id``."""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    reason = lines[-1] if lines else type(error).__name__
+    (low, high) = WHEEL_CAPABILITIES
+    supported = "%d.%d to %d.%d" % (low + high)
+    if props is None:
+        return ("GPU %d fails a test operation (%s); the mxnet-cu112 wheel supports GPUs of "
+                "compute capability %s" % (device_id, reason, supported))
+    name, capability = props
+    if not low <= capability <= high:
+        return ("GPU %d (%s) has compute capability %d.%d, but the installed MXNet %s has GPU "
+                "kernels for compute capability %s only (%s): Hopper (9.0) and newer GPUs "
+                "need MXNet built from source with their architecture (e.g. cmake "
+                "-DMXNET_CUDA_ARCH=9.0)" % ((device_id, name) + capability
+                                            + (mx.__version__, supported, reason)))
+    return ("GPU %d (%s, compute capability %d.%d) fails a test operation: %s"
+            % ((device_id, name) + capability + (reason,)))

@@ -31,8 +31,18 @@ def _pump(stream, prefix, out):
     stream.close()
 
 
+def worker_gpus(gpus, num_workers):
+    """Share the GPU ids ``gpus`` out: worker i gets the i-th of ``num_workers`` equal
+    consecutive groups, as a ``CUDA_VISIBLE_DEVICES`` value (``["0,1", "2,3"]``)."""
+    if len(gpus) % num_workers:
+        raise ValueError("%d GPUs cannot be shared equally by %d workers"
+                         % (len(gpus), num_workers))
+    k = len(gpus) // num_workers
+    return [",".join(str(g) for g in gpus[i * k:(i + 1) * k]) for i in range(num_workers)]
+
+
 def launch_local(command, num_workers=2, num_servers=1, timeout=3600, port=None,
-                 out=None, worker_threads=None):
+                 out=None, worker_threads=None, gpus=None):
     """Run ``command`` as ``num_workers`` workers of a dist kvstore on this machine.
 
     Starts a scheduler and ``num_servers`` servers (``python -c "import mxnet"``) and the
@@ -47,6 +57,10 @@ def launch_local(command, num_workers=2, num_servers=1, timeout=3600, port=None,
         "--kvstore", "dist_sync"]``.
     worker_threads : int, optional
         ``OMP_NUM_THREADS`` of each worker (default: the cores divided among the workers).
+    gpus : list of int, optional
+        GPU ids shared out among the workers (:func:`worker_gpus`): each worker sees only
+        its own through ``CUDA_VISIBLE_DEVICES``, numbered from 0 (so every worker's
+        ``--gpu`` or ``--gpus 0,1`` means its own GPUs).
 
     Returns
     -------
@@ -67,9 +81,12 @@ def launch_local(command, num_workers=2, num_servers=1, timeout=3600, port=None,
     services = [subprocess.Popen(server_cmd, env=dict(service, DMLC_ROLE="scheduler"))]
     services += [subprocess.Popen(server_cmd, env=dict(service, DMLC_ROLE="server"))
                  for _ in range(num_servers)]
+    visible = worker_gpus(gpus, num_workers) if gpus else [None] * num_workers
     try:
         for i in range(num_workers):
-            p = subprocess.Popen(command, env=worker_env, stdout=subprocess.PIPE,
+            env = worker_env if visible[i] is None else \
+                dict(worker_env, CUDA_VISIBLE_DEVICES=visible[i])
+            p = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
                                  stderr=subprocess.STDOUT, text=True)
             t = threading.Thread(target=_pump, args=(p.stdout, "[worker %d] " % i, out),
                                  daemon=True)
@@ -123,6 +140,9 @@ def parser():
     p.add_argument("--worker_threads", type=positive_int, default=None,
                    help="OMP_NUM_THREADS of each worker (default: cores / workers, "
                         "here %d cores)" % available_cores())
+    p.add_argument("--gpus", default=None, metavar="IDS",
+                   help="GPU ids to share out equally among the workers, e.g. 0,1,2,3 for "
+                        "2 workers: each sees its own as GPU 0..k-1 (CUDA_VISIBLE_DEVICES)")
     p.add_argument("command", nargs=argparse.REMAINDER,
                    help="the worker command, after --")
     return p
@@ -136,10 +156,21 @@ def main(argv):
         p.error("give the worker command after --")
     if not any(a.startswith("dist") for a in command):
         p.error("the worker command must train with --kvstore dist_sync (or dist_device_sync)")
+    gpus = None
+    if args.gpus:
+        try:
+            gpus = [int(v) for v in args.gpus.split(",")]
+            worker_gpus(gpus, args.num_workers)
+        except ValueError as e:
+            p.error("--gpus %s: %s" % (args.gpus, e))
+    elif args.num_workers > 1 and any(a == "--gpu" or a.startswith("--gpus")
+                                      for a in command):
+        p.error("every worker would train on the same GPUs: give --gpus with the GPU ids "
+                "to share out among the %d workers" % args.num_workers)
     if command[0] in ("python", "python3"):
         command[0] = sys.executable
     status = launch_local(command, num_workers=args.num_workers, num_servers=args.num_servers,
-                          timeout=args.timeout, worker_threads=args.worker_threads)
+                          timeout=args.timeout, worker_threads=args.worker_threads, gpus=gpus)
     if status:
         print("error: distributed run failed (status %d)" % status, file=sys.stderr)
     sys.exit(status)

@@ -102,11 +102,39 @@ def test_train_impossible_requests(tmp_path, data_dir, args, message):
 
 def test_more_gpus_than_exist(monkeypatch):
     monkeypatch.setattr(context, "gpu_count", lambda: 2)
+    monkeypatch.setattr(context, "check_gpus", lambda ctxs: None)
     assert [c.device_id for c in context.parse_contexts(gpus="0,1")] == [0, 1]
     with pytest.raises(UsageError, match="GPU 2 requested but only 2 GPU"):
         context.parse_contexts(gpus="0,1,2")
     with pytest.raises(UsageError, match="distinct non-negative"):
         context.parse_contexts(gpus="1,1")
+
+
+def test_gpu_without_kernels_for_it():
+    """The start-up probe: a GPU the wheel has no kernels for (an H100, capability 9.0) is
+    one line naming it, its capability, the supported range and the way out; a GPU in
+    range that fails says so; the real probe on this CPU-only MXNet fails cleanly too."""
+    import mxnet as mx
+
+    def no_kernel(ctx):
+        raise mx.base.MXNetError("[11:02:03] src/ndarray.cc:1\nCUDA: no kernel image is "
+                                 "available for execution on the device")
+    with pytest.raises(UsageError) as e:
+        context.check_gpus([mx.cpu(), mx.gpu(1)], probe=no_kernel,
+                           properties=lambda i: ("NVIDIA H100 80GB HBM3", (9, 0)))
+    message = str(e.value)
+    assert message.startswith("GPU 1 (NVIDIA H100 80GB HBM3) has compute capability 9.0, but "
+                              "the installed MXNet 1.9.1 has GPU kernels for compute "
+                              "capability 5.0 to 8.9 only (CUDA: no kernel image is available")
+    assert "Hopper (9.0) and newer GPUs need MXNet built from source" in message
+    assert "\n" not in message
+    with pytest.raises(UsageError, match=r"GPU 0 \(Tesla T4, compute capability 7.5\) fails a "
+                                         r"test operation: CUDA: no kernel image"):
+        context.check_gpus([mx.gpu(0)], probe=no_kernel,
+                           properties=lambda i: ("Tesla T4", (7, 5)))
+    with pytest.raises(UsageError, match=r"^GPU 0 fails a test operation \("):
+        context.check_gpus([mx.gpu(0)], properties=lambda i: None)  # the real probe
+    context.check_gpus([mx.cpu(0), mx.cpu(1)], probe=no_kernel)  # CPUs are not probed
 
 
 @pytest.mark.parametrize("case", ["foreign", "file", "unwritable", "existing_run"])

@@ -47,3 +47,33 @@ def test_dist_kvstore_without_launcher_is_a_clear_error(tmp_path, data_dir):
 def test_launcher_refuses_non_distributed_command():
     proc = run_script(["examples/launch_local.py", "--", "python", "examples/train_mnist.py"])
     assert proc.returncode == 2 and "must train with --kvstore dist_sync" in proc.stderr
+
+
+def test_dist_async_is_not_offered():
+    proc = run_script(["examples/train_mnist.py", "--kvstore", "dist_async"])
+    assert proc.returncode == 2 and "argument --kvstore: invalid choice: 'dist_async'" in \
+        proc.stderr
+
+
+def test_launcher_gives_each_worker_its_own_gpus():
+    """--gpus shares the ids out (CUDA_VISIBLE_DEVICES per worker); a GPU worker command
+    without it, or ids that do not divide, are one-line errors."""
+    import io
+    from .conftest import load_example
+    launcher = load_example("launch_local")
+    assert launcher.worker_gpus([0, 1, 2, 3], 2) == ["0,1", "2,3"]
+    assert launcher.worker_gpus([4, 5, 6], 3) == ["4", "5", "6"]
+    out = io.StringIO()
+    # the workers only print what they see (a scheduler and server start and are stopped)
+    status = launcher.launch_local(
+        ["python", "-c", "import os; print(os.environ['CUDA_VISIBLE_DEVICES'])"],
+        num_workers=2, gpus=[2, 3, 4, 5], out=out, timeout=60)
+    lines = sorted(line for line in out.getvalue().splitlines() if line.startswith("[worker"))
+    assert status == 0 and lines == ["[worker 0] 2,3", "[worker 1] 4,5"], out.getvalue()
+    proc = run_script(["examples/launch_local.py", "-n", "2", "--", "python",
+                       "examples/train_mnist.py", "--kvstore", "dist_sync", "--gpu"])
+    assert proc.returncode == 2 and "every worker would train on the same GPUs" in proc.stderr
+    proc = run_script(["examples/launch_local.py", "-n", "2", "--gpus", "0,1,2", "--",
+                       "python", "examples/train_mnist.py", "--kvstore", "dist_sync", "--gpu"])
+    assert proc.returncode == 2 and "--gpus 0,1,2: 3 GPUs cannot be shared equally by 2 " \
+                                    "workers" in proc.stderr
