@@ -247,6 +247,24 @@ def figures(args):
     return written
 
 
+def selftest_parser(doc):
+    """The flags of ``python -m draw.selftest``: the devices to check."""
+    p = script_parser(doc)
+    p.add_argument("--gpu", action="store_true", help="check GPU 0")
+    p.add_argument("--gpus", default=None, help="check these GPUs, e.g. 0,1")
+    p.add_argument("--cpus", type=positive_int, default=1,
+                   help="without GPUs: check this many CPU contexts (default 1)")
+    return p
+
+
+def selftest(args):
+    """``python -m draw.selftest``: the device checks of :mod:`draw.smoke`; exit status 1
+    when one fails."""
+    from .smoke import selftest as run_checks
+    if not run_checks(contexts(args)):
+        sys.exit(1)
+
+
 def converter_parser(name, doc):
     """The parser of a ``data/convert_<name>.py`` script: ``--source``, ``--out``,
     ``--force``, ``--no-checksum``; the script adds its own."""
