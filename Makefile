@@ -15,7 +15,7 @@ ifneq ($(wildcard ../shared/data),)
 export DRAW_DATA_SOURCE ?= $(abspath ../shared/data)
 endif
 
-.PHONY: demo test install clean
+.PHONY: demo test test-gpu-install install clean
 
 $(VENV)/.installed: setup.py
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found: install Python 3.11 or pass PYTHON=python3.X (3.8-3.11 work)" >&2; exit 1; }
@@ -37,6 +37,10 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q -ra
+
+# the GPU extra in a fresh virtualenv on this machine (installs about 4 GB; no GPU needed)
+test-gpu-install: $(VENV)/.installed
+	$(PY) -m pytest -m gpu_install -s tests/test_gpu_install.py
 
 clean:
 	rm -rf $(VENV) runs datasets *.egg-info
