@@ -133,12 +133,19 @@ def add_train_args(parser, **defaults):
         _add_setting(o, settings.pop(name), defaults.get(name, base[name]))
     o.add_argument("--no_progress", action="store_true", help="no progress bar")
     assert not settings, "TrainConfig fields without a flag: %s" % sorted(settings)
-    s = groups["data"]
-    s.add_argument("--data_dir", default=default_data_dir(),
-                   help="converted datasets (default $DRAW_DATA_DIR or ~/.mxnet/datasets/draw)")
-    s.add_argument("--source", default=default_source(),
-                   help="directory of original dataset files used if a conversion is needed "
-                        "(default $DRAW_DATA_SOURCE; unset = download)")
+    add_data_args(groups["data"])
+    return parser
+
+
+def add_data_args(parser):
+    """``--data_dir`` and ``--source``: where converted datasets are, and the original
+    files a conversion uses."""
+    parser.add_argument("--data_dir", default=default_data_dir(),
+                        help="converted datasets (default $DRAW_DATA_DIR or "
+                             "~/.mxnet/datasets/draw)")
+    parser.add_argument("--source", default=default_source(),
+                        help="directory of original dataset files used if a conversion is "
+                             "needed (default $DRAW_DATA_SOURCE; unset = download)")
     return parser
 
 

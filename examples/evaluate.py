@@ -8,8 +8,7 @@ split of the run's dataset (binarized MNIST: train/val/test; Omniglot: train/tes
 """
 import sys
 
-from draw.cli import evaluate, main, non_negative_int, positive_int, script_parser
-from draw.config import default_data_dir, default_source
+from draw.cli import add_data_args, evaluate, main, non_negative_int, positive_int, script_parser
 
 
 def parser():
@@ -27,10 +26,7 @@ def parser():
                         "image (images x K forward passes)")
     p.add_argument("--no_progress", action="store_true", help="no progress bar")
     p.add_argument("--json", default=None, help="also write the result to this JSON file")
-    p.add_argument("--data_dir", default=default_data_dir(), help="converted datasets")
-    p.add_argument("--source", default=default_source(),
-                   help="original dataset files, used if a conversion is needed")
-    return p
+    return add_data_args(p)
 
 
 if __name__ == "__main__":

@@ -14,8 +14,7 @@ generation, kl_per_step.
 """
 import sys
 
-from draw.cli import figures, main, positive_int, script_parser
-from draw.config import default_data_dir, default_source
+from draw.cli import add_data_args, figures, main, positive_int, script_parser
 
 
 def parser():
@@ -31,10 +30,7 @@ def parser():
                    help="test images the averaged figures use (default 100)")
     p.add_argument("--gpu", action="store_true", help="compute on GPU 0")
     p.add_argument("--no_progress", action="store_true", help="no progress bar")
-    p.add_argument("--data_dir", default=default_data_dir(), help="converted datasets")
-    p.add_argument("--source", default=default_source(),
-                   help="original dataset files, used if a conversion is needed")
-    return p
+    return add_data_args(p)
 
 
 if __name__ == "__main__":
