@@ -45,6 +45,9 @@ setup(
         "gpu": ["mxnet-cu112==1.9.1"] + CUDA_11_LIBRARIES,
         "test": ["pytest", TENSORBOARD],
         "viz": [TENSORBOARD],
+        # the benchmark's PyTorch peer (examples/peer_torch.py); the CPU wheel is enough:
+        # pip install torch --index-url https://download.pytorch.org/whl/cpu
+        "peer": ["torch>=2.0"],
     },
     classifiers=[
         "Programming Language :: Python :: 3.8",

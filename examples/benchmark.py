@@ -67,8 +67,10 @@ def _stats(values):
 
 # --------------------------------------------------------------------------- worker
 
-def _worker(name, settings, ctx_spec, data_dir, warmup, repeats, steps, validation_limit):
-    """Measure one workload in this process; returns a JSON-serialisable dict."""
+def _worker(name, settings, ctx_spec, data_dir, warmup, repeats, steps, validation_limit,
+            train_only=False):
+    """Measure one workload in this process; returns a JSON-serialisable dict.
+    ``train_only``: the hybridized training speed alone (the peer comparison)."""
     threads = runtime.setup()  # before MXNet starts
     import mxnet as mx
     from draw.context import parse_contexts
@@ -90,7 +92,7 @@ def _worker(name, settings, ctx_spec, data_dir, warmup, repeats, steps, validati
     result["gflop_per_sample_forward"] = flops / 1e9
     result["gflop_per_sample_train"] = 3 * flops / 1e9
 
-    for mode in ("hybridized", "imperative"):
+    for mode in ("hybridized",) if train_only else ("hybridized", "imperative"):
         mx.random.seed(0)
         model = model_from_config(model_cfg)
         model.initialize(mx.init.Xavier(), ctx=ctxs)
@@ -110,6 +112,10 @@ def _worker(name, settings, ctx_spec, data_dir, warmup, repeats, steps, validati
             mx.nd.waitall()
             rates.append(steps * batch / (time.perf_counter() - start))
         result["train_" + mode] = _stats(rates)
+    if train_only:
+        result["parameters"] = sum(p.data(ctxs[0]).size for p in
+                                   model.collect_params().values() if p.grad_req != "null")
+        return result
 
     # sampling (with the hybridized model's parameters, imperative generation as users do)
     times = []
@@ -175,6 +181,98 @@ def time_omniglot_conversion(source, log=print):
         return time.perf_counter() - start
 
 
+def _measure(cmd):
+    """Run a measuring process; its last stdout line is its JSON result."""
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        lines = proc.stderr.strip().splitlines()
+        raise RuntimeError("%s failed: %s" % (" ".join(cmd[1:3]),
+                                              lines[-1] if lines else proc.returncode))
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _worker_command(name, args, train_only=False):
+    return [sys.executable, os.path.abspath(__file__), "--worker", name,
+            "--settings", json.dumps(settings_for(name, args.tiny)),
+            "--warmup", str(args.warmup), "--repeats", str(args.repeats),
+            "--steps", str(args.steps), "--validation_limit", str(args.validation_limit),
+            "--data_dir", args.data_dir or ""] + (["--gpu"] if args.gpu else []) + \
+        (["--train_only"] if train_only else [])
+
+
+def peer_summary(name, ours, peers):
+    """One workload's comparison from the rounds' results: medians over the rounds of
+    each side's median samples/s, their ratio, and each round's ratio."""
+    a = [r["train_hybridized"]["median"] for r in ours]
+    b = [r["train"]["median"] for r in peers]
+    return {"workload": name, "ours": a, "peer": b, "ours_median": float(np.median(a)),
+            "peer_median": float(np.median(b)),
+            "ratio": float(np.median(a) / np.median(b)),
+            "round_ratios": [x / y for x, y in zip(a, b)],
+            "peer_framework": peers[0]["framework"]}
+
+
+def format_peer_table(rows):
+    out = ["| workload | ours (samples/s, per round) | PyTorch eager (per round) | ratio |",
+           "|---|---|---|---|"]
+    for r in rows:
+        out.append("| %s | %s | %s | %.2fx |" % (
+            r["workload"], ", ".join("%.1f" % v for v in r["ours"]),
+            ", ".join("%.1f" % v for v in r["peer"]), r["ratio"]))
+    return "\n".join(out)
+
+
+def _peer_run(args, report):
+    """``--peer``: each workload's hybridized training, ours and the PyTorch peer's, in
+    fresh processes, alternating ``--peer_rounds`` times; the ratio of the medians."""
+    peer_script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peer_torch.py")
+    rows = []
+    for name in args.names:
+        settings = settings_for(name, args.tiny)
+        ours, peers = [], []
+        for r in range(args.peer_rounds):
+            print("round %d/%d of %s: ours ..." % (r + 1, args.peer_rounds, name),
+                  file=sys.stderr, flush=True)
+            ours.append(_measure(_worker_command(name, args, train_only=True)))
+            print("round %d/%d of %s: PyTorch ..." % (r + 1, args.peer_rounds, name),
+                  file=sys.stderr, flush=True)
+            peers.append(_measure([sys.executable, peer_script, "--settings",
+                                   json.dumps(settings), "--warmup", str(args.warmup),
+                                   "--repeats", str(args.repeats), "--steps",
+                                   str(args.steps)]))
+        if peers[0]["parameters_without_second_lstm_bias"] != ours[0]["parameters"]:
+            raise RuntimeError("the peer of %s has %d parameters (%d without nn.LSTMCell's "
+                               "second bias), ours %d: not the same model" % (
+                                   name, peers[0]["parameters"],
+                                   peers[0]["parameters_without_second_lstm_bias"],
+                                   ours[0]["parameters"]))
+        rows.append(peer_summary(name, ours, peers))
+    report["peer"] = rows
+    print(format_peer_table(rows))
+    print("\n%s, %d cores, %s; %s; MXNet %s vs %s" % (
+        report["machine"]["cpu"], report["machine"]["cores"], report["machine"]["isa"],
+        ours[0]["threads"], report["machine"]["mxnet"], rows[0]["peer_framework"]))
+    from draw.files import write_json
+    write_json(args.json, report)
+    print("wrote %s" % args.json)
+    return report
+
+
+def _vector_isa():
+    """The widest x86 vector extension of this CPU (what oneDNN's kernels use)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f
+                          if line.startswith("flags")), [])
+    except OSError:
+        return platform.machine()
+    for flag, name in (("avx512_bf16", "AVX-512 with bf16"), ("avx512f", "AVX-512"),
+                       ("avx2", "AVX2")):
+        if flag in flags:
+            return name
+    return platform.machine()
+
+
 def _cpu_name():
     try:
         with open("/proc/cpuinfo") as f:
@@ -219,7 +317,14 @@ def parse_args(argv=None):
     p.add_argument("--no_conversion", action="store_true",
                    help="do not time the Omniglot conversion")
     p.add_argument("--json", default="benchmark.json", help="output JSON (default %(default)s)")
+    p.add_argument("--peer", action="store_true",
+                   help="instead: our training speed against the same models in plain "
+                        "PyTorch eager (examples/peer_torch.py; pip install -e '.[peer]'), "
+                        "alternating, and the ratio")
+    p.add_argument("--peer_rounds", type=positive_int, default=3,
+                   help="with --peer: alternations per workload (default %(default)s)")
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--train_only", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--settings", default=None, help=argparse.SUPPRESS)
     p.add_argument("--data_dir", default=default_data_dir(),
                    help="converted datasets (for the validation pass; synthetic data of the "
@@ -253,7 +358,7 @@ def run(argv=None):
     if args.worker:
         result = _worker(args.worker, json.loads(args.settings), "gpu" if args.gpu else "cpu",
                          args.data_dir, args.warmup, args.repeats, args.steps,
-                         args.validation_limit)
+                         args.validation_limit, train_only=args.train_only)
         print(json.dumps(result))
         return result
     from draw.context import parse_contexts
@@ -266,19 +371,12 @@ def run(argv=None):
               "workloads": []}
     import mxnet as mx
     report["machine"]["mxnet"] = mx.__version__
+    report["machine"]["isa"] = _vector_isa()
+    if args.peer:
+        return _peer_run(args, report)
     for name in args.names:
-        cmd = [sys.executable, os.path.abspath(__file__), "--worker", name,
-               "--settings", json.dumps(settings_for(name, args.tiny)),
-               "--warmup", str(args.warmup), "--repeats", str(args.repeats),
-               "--steps", str(args.steps), "--validation_limit", str(args.validation_limit),
-               "--data_dir", args.data_dir or ""] + (["--gpu"] if args.gpu else [])
         print("measuring %s ..." % name, file=sys.stderr, flush=True)
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        if proc.returncode != 0:
-            lines = proc.stderr.strip().splitlines()
-            raise RuntimeError("benchmark of %s failed: %s" % (name, lines[-1] if lines else
-                                                                 proc.returncode))
-        report["workloads"].append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        report["workloads"].append(_measure(_worker_command(name, args)))
     if not args.no_conversion:
         if args.source:
             print("timing the Omniglot conversion ...", file=sys.stderr, flush=True)

@@ -79,3 +79,35 @@ def test_gpu_memory_is_reported_for_gpu_contexts():
            "validation": {"seconds": 1, "extrapolated": False}}
     assert bench.format_table([dict(row, gpu_memory_mb=512.0)]).endswith("| 512 GPU |")
     assert bench.format_table([dict(row, gpu_memory_mb=None)]).endswith("| 10 peak RSS |")
+
+
+def test_peer_summary_and_table():
+    """The peer comparison's numbers: medians over rounds and their ratio (no PyTorch
+    needed; the end-to-end run is test_peer_benchmark_tiny)."""
+    bench = load_example("benchmark")
+    ours = [{"train_hybridized": {"median": v}} for v in (120.0, 100.0, 110.0)]
+    peers = [{"train": {"median": v}, "framework": "PyTorch 2.13.0 eager"}
+             for v in (100.0, 90.0, 95.0)]
+    row = bench.peer_summary("draw", ours, peers)
+    assert row["ours_median"] == 110.0 and row["peer_median"] == 95.0
+    assert row["ratio"] == pytest.approx(110 / 95.0)
+    assert row["round_ratios"] == pytest.approx([1.2, 100 / 90.0, 110 / 95.0])
+    table = bench.format_peer_table([row]).splitlines()
+    assert table[2] == "| draw | 120.0, 100.0, 110.0 | 100.0, 90.0, 95.0 | 1.16x |"
+
+
+@pytest.mark.peer
+def test_peer_benchmark_tiny(tmp_path):
+    """benchmark.py --peer on the tiny models: alternating rounds, the same parameter
+    counts (but nn.LSTMCell's second bias), ratios in the JSON. Needs PyTorch (pip install
+    -e '.[peer]'); run with pytest -m peer."""
+    out = tmp_path / "peer.json"
+    proc = run_script(["examples/benchmark.py", "--peer", "--tiny", "--peer_rounds", "2",
+                       "--warmup", "1", "--repeats", "2", "--steps", "1",
+                       "--json", str(out)])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.load(open(out))
+    assert [r["workload"] for r in report["peer"]] == ["draw", "draw_noattn", "convdraw"]
+    for r in report["peer"]:
+        assert len(r["ours"]) == len(r["peer"]) == 2 and r["ratio"] > 0
+    assert proc.stdout.splitlines()[0].startswith("| workload | ours (samples/s, per round)")
