@@ -176,5 +176,6 @@ def setup(gpu=False):
     thread choice."""
     configure_threads(gpu)
     load_mxnet()
-    limit_main_thread_openmp()
+    if os.environ.get("MXNET_ENGINE_TYPE") != "NaiveEngine":  # it runs ops on this thread
+        limit_main_thread_openmp()
     return THREADS_NOTE

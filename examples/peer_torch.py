@@ -203,7 +203,7 @@ def measure(settings, warmup=2, repeats=5, steps=3, seed=0):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
         optimizer.step()
-        return float(loss)
+        return loss.detach().item()
 
     for _ in range(warmup):
         step()
