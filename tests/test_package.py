@@ -190,3 +190,15 @@ def test_no_import_cycles_and_argparse_only_in_cli():
     users = [m for m in sorted(graph)
              if re.search(r"^\s*(import|from) argparse\b", source(m), re.M)]
     assert users == ["draw.cli"], users
+
+
+def test_main_thread_openmp_limit_except_under_the_naive_engine():
+    """The main thread gets one OpenMP thread (the engine's threads run the operators),
+    except with MXNET_ENGINE_TYPE=NaiveEngine, which runs them on the main thread."""
+    import os
+    code = ("import ctypes; from draw import runtime; runtime.setup(); "
+            "print(ctypes.CDLL('libgomp.so.1').omp_get_max_threads())")
+    env = dict(os.environ, OMP_NUM_THREADS="2")
+    assert _python(code, env=env).stdout.split() == ["1"]
+    naive = _python(code, env=dict(env, MXNET_ENGINE_TYPE="NaiveEngine"))
+    assert naive.stdout.split() == ["2"], naive.stderr
