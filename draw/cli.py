@@ -9,11 +9,15 @@ threads (:func:`draw.runtime.setup`), then the application is loaded.
 import argparse
 import dataclasses
 import math
+import os
 import sys
 
 from .config import (DATA_DIR_ENV, KVSTORES, SOURCE_ENV, TrainConfig, default_data_dir,
                      default_source)
 from .errors import CheckpointError, DatasetError, TrainingError, UsageError
+
+#: what examples/curves.py draws by default (draw.curves.DEFAULT_TAGS, without importing it)
+DEFAULT_CURVE_TAGS = ("train/loss", "val/total")
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -254,6 +258,26 @@ def figures(args):
     return written
 
 
+def curves(args):
+    """``examples/curves.py``: plot the runs' curves, print the written paths."""
+    from .curves import plot_curves
+    labels = args.label or [os.path.basename(os.path.normpath(r)) for r in args.runs]
+    if len(labels) != len(args.runs):
+        raise UsageError("give one --label per run (%d runs, %d labels)"
+                         % (len(args.runs), len(labels)))
+    if len(set(labels)) != len(labels):
+        raise UsageError("the runs need distinct labels (got %s): give --label"
+                         % ", ".join(labels))
+    out_dir = os.path.dirname(os.path.abspath(args.out))
+    if not os.path.isdir(out_dir) or not os.access(out_dir, os.W_OK):
+        raise UsageError("--out %s: cannot write there" % args.out)
+    written = plot_curves(dict(zip(labels, args.runs)), args.out,
+                          tags=args.tag or DEFAULT_CURVE_TAGS, ylim=args.ylim)
+    for path in written:
+        print(path)
+    return written
+
+
 def selftest_parser(doc):
     """The flags of ``python -m draw.selftest``: the devices to check."""
     p = script_parser(doc)
@@ -297,10 +321,10 @@ def convert(name, args, settings=None):
                             force=args.force, **(settings or {}))
 
 
-def main(fn, *fn_args):
-    """Set up the process (:func:`draw.runtime.setup`), run ``fn``, and turn expected
-    errors into one line on stderr and exit status 2 (1 when training stopped because it
-    diverged)."""
+def main(fn, *fn_args, needs_mxnet=True):
+    """Set up the process (:func:`draw.runtime.setup`; not for a tool that does not use
+    MXNet, ``needs_mxnet=False``), run ``fn``, and turn expected errors into one line on
+    stderr and exit status 2 (1 when training stopped because it diverged)."""
     import signal
 
     from . import runtime
@@ -312,7 +336,8 @@ def main(fn, *fn_args):
     signal.signal(signal.SIGTERM, interrupt)
     try:
         args = fn_args[0] if fn_args else None
-        runtime.setup(gpu=bool(getattr(args, "gpu", False) or getattr(args, "gpus", None)))
+        if needs_mxnet:
+            runtime.setup(gpu=bool(getattr(args, "gpu", False) or getattr(args, "gpus", None)))
         return fn(*fn_args)
     except (UsageError, DatasetError, CheckpointError, ImportError) as e:
         print("error: %s" % e, file=sys.stderr)

@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from .conftest import load_example, run_script
+from .helpers import tensorboard_scalars
 
 TINY = ["-s", "4", "-u", "32", "-l", "8", "-b", "50", "--log_every", "10",
         "--hist_every", "50", "--num_val", "1000", "--no_progress"]
@@ -101,6 +102,28 @@ def test_figures_script_draws_every_draw_figure(short_run, tmp_path):
     assert sorted(os.listdir(tmp_path / "again")) == ["kl_per_step.csv", "kl_per_step.png"]
     assert (out / "kl_per_step.csv").read_bytes() == \
         (tmp_path / "again" / "kl_per_step.csv").read_bytes()
+
+
+def test_curves_script(short_run, tmp_path):
+    """examples/curves.py: the PNG and the CSV hold what TensorBoard's reader shows."""
+    import csv
+    logdir = short_run[0]
+    out = tmp_path / "c.png"
+    proc = run_script(["examples/curves.py", logdir, logdir, "--label", "a", "--label", "b",
+                       "--out", str(out)])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert Image.open(out).size == (1000, 350)  # two panels of 5 x 3.5 inches at 100 dpi
+    rows = list(csv.DictReader(open(tmp_path / "c.csv")))
+    loss = [(int(r["step"]), float(r["value"])) for r in rows
+            if r["run"] == "a" and r["tag"] == "train/loss"]
+    want = tensorboard_scalars(logdir, "train/loss")
+    assert [s for s, _ in loss] == [s for s, _ in want]
+    np.testing.assert_allclose([v for _, v in loss], [v for _, v in want], rtol=1e-6)
+    assert {r["tag"] for r in rows} == {"train/loss", "val/total"}
+    proc = run_script(["examples/curves.py", logdir, "--tag", "nope", "--out", str(out)])
+    assert proc.returncode == 2 and "none of the tags nope" in proc.stderr
+    proc = run_script(["examples/curves.py", logdir, logdir, "--out", str(out)])
+    assert proc.returncode == 2 and "distinct labels" in proc.stderr
 
 
 def test_resume_continues_steps(short_run, tmp_path):

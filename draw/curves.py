@@ -1,0 +1,82 @@
+"""Training curves of runs as a PNG and CSV, read from their event files with
+TensorBoard's own reader (as TensorBoard shows them: after a resume, the restart marker
+drops what a killed run logged past its checkpoint).
+
+Needs TensorBoard (``pip install -e '.[viz]'``). Imports neither MXNet nor mxboard
+(mxboard's generated protobuf modules and TensorBoard's cannot share a process).
+"""
+import csv
+import os
+
+from .errors import UsageError
+from .files import atomic_write
+
+#: the tags drawn by default: training loss (every --log_every steps) and the validation
+#: bound (every validation)
+DEFAULT_TAGS = ("train/loss", "val/total")
+
+
+def read_scalars(run_dir, tags):
+    """``{tag: [(step, value), ...]}`` of ``run_dir``'s event files (tags it lacks are
+    left out).
+
+    Raises
+    ------
+    UsageError
+        TensorBoard is not installed, or ``run_dir`` has no event file.
+    """
+    try:
+        from tensorboard.backend.event_processing import event_accumulator
+    except ImportError:
+        raise UsageError("reading event files needs TensorBoard: pip install -e '.[viz]'") \
+            from None
+    if not os.path.isdir(run_dir) or not any(f.startswith("events.out.tfevents")
+                                             for f in os.listdir(run_dir)):
+        raise UsageError("%s: no event files (not a run directory?)" % run_dir)
+    acc = event_accumulator.EventAccumulator(
+        run_dir, size_guidance={event_accumulator.SCALARS: 0})
+    acc.Reload()
+    have = set(acc.Tags().get("scalars", ()))
+    return {tag: [(e.step, e.value) for e in acc.Scalars(tag)] for tag in tags if tag in have}
+
+
+def plot_curves(runs, out_png, tags=DEFAULT_TAGS, out_csv=None, ylim=None):
+    """One panel per tag, one line per run: ``runs`` is ``{label: run_dir}``.
+
+    Writes ``out_png`` (matplotlib, 5 x 3.5 inches per panel at 100 dpi) and ``out_csv``
+    (default: beside it, ``.csv``; columns run, tag, step, value). ``ylim``: optional
+    (low, high) of every panel. Returns the written paths.
+    """
+    from matplotlib.figure import Figure
+    data = {label: read_scalars(path, tags) for label, path in runs.items()}
+    present = [t for t in tags if any(t in d for d in data.values())]
+    if not present:
+        raise UsageError("none of the tags %s is in the runs' event files" % ", ".join(tags))
+    fig = Figure(figsize=(5.0 * len(present), 3.5), dpi=100, constrained_layout=True)
+    axes = fig.subplots(1, len(present), squeeze=False)[0]
+    for ax, tag in zip(axes, present):
+        for label, scalars in data.items():
+            if tag in scalars:
+                steps, values = zip(*scalars[tag])
+                ax.plot(steps, values, label=label, linewidth=1.2,
+                        marker="o" if len(steps) < 30 else None, markersize=3)
+        ax.set_title(tag, fontsize=9)
+        ax.set_xlabel("step")
+        ax.set_ylabel("nats per image")
+        if ylim:
+            ax.set_ylim(*ylim)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    out_csv = out_csv or os.path.splitext(out_png)[0] + ".csv"
+    atomic_write(out_png, lambda tmp: fig.savefig(tmp, format="png"))
+
+    def write(tmp):
+        with open(tmp, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["run", "tag", "step", "value"])
+            for label, scalars in data.items():
+                for tag in present:
+                    for step, value in scalars.get(tag, ()):
+                        w.writerow([label, tag, step, value])
+    atomic_write(out_csv, write)
+    return [out_png, out_csv]
