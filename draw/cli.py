@@ -278,6 +278,18 @@ def curves(args):
     return written
 
 
+def export_pretrained(args):
+    """``examples/export_pretrained.py``: a run's checkpoint as pretrained weights."""
+    from . import run
+    record = run.export_pretrained(args.checkpoint, args.name, directory=args.out,
+                                   step=args.step, data_dir=args.data_dir,
+                                   source=args.source)
+    print("%s: step %d of %s, bound %.3f nats on the first %d test images (sha256 %s)"
+          % (args.name, record["source"]["step"], args.checkpoint, record["check"]["total"],
+             record["check"]["images"], record["sha256"][:12]))
+    return record
+
+
 def selftest_parser(doc):
     """The flags of ``python -m draw.selftest``: the devices to check."""
     p = script_parser(doc)

@@ -1,4 +1,5 @@
 """Files written whole or not at all, and JSON."""
+import hashlib
 import json
 import math
 import os
@@ -35,3 +36,12 @@ def without_nonfinite(values):
     replaced)``: what strict JSON can hold of a diverged result."""
     bad = [k for k, v in values.items() if isinstance(v, float) and not math.isfinite(v)]
     return dict(values, **{k: None for k in bad}), bad
+
+
+def sha256_file(path):
+    """Hex sha256 of a file, read in 1 MB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -29,11 +29,25 @@ def _constructor(kind):
     raise ValueError("unknown model kind %r (expected 'draw' or 'convdraw')" % (kind,))
 
 
-def get_model(name, **overrides):
+def get_model(name, pretrained=False, ctx=None, **overrides):
     """Build a preset model, e.g. ``get_model('draw_mnist', num_steps=16)``.
 
     Parameters are not initialised; call ``model.initialize(ctx=...)`` or load params.
+    With ``pretrained=True`` the model comes with the weights of ``assets/pretrained``
+    (:mod:`draw.pretrained`; or of the directory ``pretrained`` names) on ``ctx``; their
+    configuration is theirs, so no overrides.
     """
+    if pretrained:
+        from .pretrained import PRETRAINED_DIR, read_record
+        if overrides:
+            raise ValueError("pretrained weights come with their own configuration; "
+                             "no overrides (%s)" % ", ".join(sorted(overrides)))
+        record, params = read_record(
+            name, pretrained if isinstance(pretrained, str) else PRETRAINED_DIR)
+        model = model_from_config(record["model"])
+        import mxnet as mx
+        model.load_parameters(params, ctx=ctx or mx.cpu())
+        return model
     if name not in PRESETS:
         raise ValueError("unknown model %r; presets: %s" % (name, ", ".join(sorted(PRESETS))))
     kind, kwargs = PRESETS[name]

@@ -368,3 +368,31 @@ def _model_name(model):
     if model.kind == "convdraw":
         return "ConvDRAW"
     return "DRAW" if model.attention else "DRAW (no attention)"
+
+
+def export_pretrained(run_dir, name, directory=None, step=None, data_dir=None, source=None):
+    """Write the parameters of a run's checkpoint (``step``, default newest) as the
+    pretrained weights ``name`` (:mod:`draw.pretrained`), with their record: model,
+    dataset, source run and step, and the bound on the first ``CHECK_IMAGES`` test images
+    (seed 0), which the tests check. Returns the record."""
+    import re
+
+    from . import pretrained
+    from .rundir import save_parameters
+    if not re.match(r"^[A-Za-z0-9_.-]+$", name):
+        raise UsageError("--name %r: use letters, digits, '_', '.' and '-' only" % name)
+    directory = directory or pretrained.PRETRAINED_DIR
+    _writable_dir(directory, "--out")
+    model, saved, state = load_model(run_dir, step)
+    images = _split_images(saved, "test", pretrained.CHECK_IMAGES, data_dir, source)
+    result = pretrained.check_bound(model, images)
+    os.makedirs(directory, exist_ok=True)
+    params = os.path.join(directory, name + ".params")
+    save_parameters(model, params)
+    return pretrained.write_record(name, params, directory=directory, record={
+        "model": saved["model"], "dataset": saved["dataset"],
+        "source": {"run": os.path.basename(os.path.normpath(run_dir)), "step": state["step"],
+                   "epoch": state.get("epoch"), "train": saved["train"]},
+        "check": {"split": "test", "images": pretrained.CHECK_IMAGES, "seed": 0,
+                  "total": result["total"], "reconstruction": result["reconstruction"],
+                  "kl": result["kl"]}})

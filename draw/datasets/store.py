@@ -30,6 +30,7 @@ import numpy as np
 
 from ..config import SOURCE_ENV, default_data_dir
 from ..errors import DatasetError
+from ..files import sha256_file
 
 #: Bump when the output format or processing changes; older outputs are then rebuilt.
 CONVERTER_VERSION = 1
@@ -39,14 +40,6 @@ CONVERTER_VERSION = 1
 def dataset_path(name, data_dir=None):
     """Path of the converted ``<name>.nd`` file."""
     return os.path.join(data_dir or default_data_dir(), name + ".nd")
-
-
-def _sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 # --------------------------------------------------------------------------- fetching
@@ -157,7 +150,7 @@ def _stale_reason(nd_path, json_path, expected_meta):
     changed = [k for k in keys if meta.get(k) != expected_meta.get(k)]
     if changed:
         return "converted with other settings (%s)" % ", ".join(changed)
-    if _sha256_file(nd_path) != meta.get("nd_sha256"):
+    if sha256_file(nd_path) != meta.get("nd_sha256"):
         return "truncated or modified (sha256 differs from %s)" % os.path.basename(json_path)
     return None
 
@@ -191,7 +184,7 @@ def write_dataset(out_dir, name, arrays, meta):
     suffix = ".tmp-%d" % os.getpid()
     try:
         mx.nd.save(nd_path + suffix, {k: mx.nd.array(v, dtype=v.dtype) for k, v in arrays.items()})
-        meta = dict(meta, nd_sha256=_sha256_file(nd_path + suffix),
+        meta = dict(meta, nd_sha256=sha256_file(nd_path + suffix),
                     arrays={k: {"shape": list(v.shape), "dtype": str(v.dtype)}
                             for k, v in arrays.items()})
         with open(json_path + suffix, "w") as f:

@@ -1,0 +1,67 @@
+"""Pretrained weights: exported from a run, loaded in one line.
+
+``assets/pretrained/<name>.params`` holds the parameters and ``<name>.json`` the model
+configuration, the file's sha256, where the weights come from (run, step, epoch) and the
+bound they reach on the first :data:`CHECK_IMAGES` test images (seed 0), which the test
+suite checks. ``draw.get_model(name, pretrained=True)`` loads them.
+"""
+import os
+
+from .errors import CheckpointError
+from .files import read_json, sha256_file, write_json
+
+#: where the repository keeps the weights (beside the package, in a source checkout)
+PRETRAINED_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                              "assets", "pretrained")
+#: test images whose bound is stored with the weights and checked by the tests
+CHECK_IMAGES = 500
+
+
+def available(directory=PRETRAINED_DIR):
+    """Names of the pretrained models in ``directory``."""
+    if not os.path.isdir(directory):
+        return []
+    return sorted(f[:-5] for f in os.listdir(directory)
+                  if f.endswith(".json") and os.path.exists(os.path.join(directory,
+                                                                        f[:-5] + ".params")))
+
+
+def read_record(name, directory=PRETRAINED_DIR):
+    """The record (JSON) of the pretrained weights ``name``, their file checked against
+    its sha256. Returns ``(record, params path)``.
+
+    Raises
+    ------
+    CheckpointError
+        No such weights, or a file whose sha256 differs from its record.
+    """
+    params = os.path.join(directory, name + ".params")
+    record_path = os.path.join(directory, name + ".json")
+    if not (os.path.exists(params) and os.path.exists(record_path)):
+        raise CheckpointError("no pretrained weights for %r (have: %s)"
+                              % (name, ", ".join(available(directory)) or "none yet"))
+    record = read_json(record_path)
+    if sha256_file(params) != record["sha256"]:
+        raise CheckpointError("%s: sha256 differs from %s (damaged or replaced file)"
+                              % (params, record_path))
+    return record, params
+
+
+def write_record(name, params_path, record, directory=PRETRAINED_DIR):
+    """Write ``<name>.json``: ``record`` plus the sha256 of ``params_path``."""
+    record = dict(record, sha256=sha256_file(params_path))
+    write_json(os.path.join(directory, name + ".json"), record)
+    return record
+
+
+def check_bound(model, images, ctx=None):
+    """The bound (nats per image: total, reconstruction, kl) of ``model`` on the first
+    :data:`CHECK_IMAGES` of ``images`` with noise seed 0, batches of 100: the number
+    stored with the weights and checked by the tests."""
+    import mxnet as mx
+    from .evaluate import evaluate_bound
+    from .loss import ModelWithLoss
+    net = ModelWithLoss(model)
+    net.hybridize(static_alloc=True)
+    mx.random.seed(0)
+    return evaluate_bound(net, images[:CHECK_IMAGES], 100, [ctx or mx.cpu()])
