@@ -268,9 +268,8 @@ def curves(args):
     if len(set(labels)) != len(labels):
         raise UsageError("the runs need distinct labels (got %s): give --label"
                          % ", ".join(labels))
-    out_dir = os.path.dirname(os.path.abspath(args.out))
-    if not os.path.isdir(out_dir) or not os.access(out_dir, os.W_OK):
-        raise UsageError("--out %s: cannot write there" % args.out)
+    from .files import writable_dir
+    writable_dir(os.path.dirname(os.path.abspath(args.out)), "--out")
     written = plot_curves(dict(zip(labels, args.runs)), args.out,
                           tags=args.tag or DEFAULT_CURVE_TAGS, ylim=args.ylim)
     for path in written:

@@ -45,6 +45,17 @@ def evaluate_bound(net, images, batch_size, ctxs, stop=None):
     return {"total": float(total), "reconstruction": float(recon), "kl": float(kl)}
 
 
+def model_bound(model, images, batch_size, ctxs, seed=0):
+    """:func:`evaluate_bound` of ``model`` with its loss (one hybridized
+    :class:`draw.loss.ModelWithLoss`), the latent noise seeded by ``seed``: the bound of
+    ``examples/evaluate.py`` and of the pretrained weights' records."""
+    from .loss import ModelWithLoss
+    net = ModelWithLoss(model)
+    net.hybridize(static_alloc=True)
+    mx.random.seed(seed)
+    return evaluate_bound(net, images, batch_size, ctxs)
+
+
 def importance_weighted_bound(weights, images, num_samples, batch_size, ctx, latent_shape,
                               num_steps, chunk=None, progress=None):
     """Per-image bounds on ``-log p(x)`` from ``num_samples`` posterior samples each.

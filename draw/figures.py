@@ -100,9 +100,8 @@ def _figure(inches, constrained=False):
 
 
 def _window_dict(window, step):
-    gx, gy, log_sigma2, delta, gamma = (float(v) for v in window)
-    return {"step": step, "gx": gx, "gy": gy, "sigma": float(np.exp(log_sigma2 / 2)),
-            "delta": delta, "gamma": gamma}
+    """One window as a dict of :data:`WINDOW_FIELDS` (sigma in pixels) and its step."""
+    return dict(zip(WINDOW_FIELDS, (float(v) for v in _window_rows(window))), step=step)
 
 
 def _window_rows(windows):

@@ -4,6 +4,8 @@ import json
 import math
 import os
 
+from .errors import UsageError
+
 
 def atomic_write(path, write):
     """Call ``write(tmp_path)`` then rename ``tmp_path`` to ``path``."""
@@ -45,3 +47,18 @@ def sha256_file(path):
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def writable_dir(path, what):
+    """Check, creating nothing, that ``path`` is or can become a writable directory;
+    :class:`UsageError` ``"<what> <path>: cannot write there (<reason>)"`` if not."""
+    existing = path
+    while not os.path.exists(existing):
+        existing = os.path.dirname(os.path.abspath(existing))
+    if not os.path.isdir(existing):
+        reason = "not a directory"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        reason = "permission denied"
+    else:
+        return
+    raise UsageError("%s %s: cannot write there (%s)" % (what, path, reason))

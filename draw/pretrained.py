@@ -59,9 +59,5 @@ def check_bound(model, images, ctx=None):
     :data:`CHECK_IMAGES` of ``images`` with noise seed 0, batches of 100: the number
     stored with the weights and checked by the tests."""
     import mxnet as mx
-    from .evaluate import evaluate_bound
-    from .loss import ModelWithLoss
-    net = ModelWithLoss(model)
-    net.hybridize(static_alloc=True)
-    mx.random.seed(0)
-    return evaluate_bound(net, images[:CHECK_IMAGES], 100, [ctx or mx.cpu()])
+    from .evaluate import model_bound
+    return model_bound(model, images[:CHECK_IMAGES], 100, [ctx or mx.cpu()], seed=0)

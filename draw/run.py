@@ -24,10 +24,10 @@ from .batches import fixed_binarization
 from .datasets import ensure_dataset, load_dataset
 from .distributed import create_kvstore
 from .errors import CheckpointError, DatasetError, TrainingError, UsageError
-from .evaluate import evaluate_bound, importance_weighted_bound
-from .files import without_nonfinite, write_json
+from .evaluate import importance_weighted_bound, model_bound
+from .files import without_nonfinite, writable_dir, write_json
 from .logs import setup_logging
-from .loss import ImportanceWeights, ModelWithLoss
+from .loss import ImportanceWeights
 from .registry import model_config, model_from_config
 from .rundir import RunDir
 from .train import Trainer, param_digest, write_samples
@@ -252,20 +252,6 @@ def load_model(run_dir, step=None, ctx=None):
 MAX_SAMPLES = 4096
 
 
-def _writable_dir(path, what):
-    """Check, creating nothing, that ``path`` is or can become a writable directory."""
-    existing = path
-    while not os.path.exists(existing):
-        existing = os.path.dirname(os.path.abspath(existing))
-    if not os.path.isdir(existing):
-        reason = "not a directory"
-    elif not os.access(existing, os.W_OK | os.X_OK):
-        reason = "permission denied"
-    else:
-        return
-    raise UsageError("%s %s: cannot write there (%s)" % (what, path, reason))
-
-
 def sample(run_dir, out_dir=None, num_samples=64, step=None, ctx=None, seed=None, gif=True,
            boxes=True, prefix="samples"):
     """Sample a run's model: ``<prefix>.png`` (final canvases) and ``<prefix>.gif`` (every
@@ -274,7 +260,7 @@ def sample(run_dir, out_dir=None, num_samples=64, step=None, ctx=None, seed=None
     if not 1 <= num_samples <= MAX_SAMPLES:
         raise UsageError("-n %d: draw between 1 and %d images per call"
                          % (num_samples, MAX_SAMPLES))
-    _writable_dir(out_dir or run_dir, "--out")
+    writable_dir(out_dir or run_dir, "--out")
     model, _, _ = load_model(run_dir, step, ctx)
     return write_samples(model, out_dir or run_dir, n=num_samples, ctx=ctx or mx.cpu(),
                          seed=seed, gif=gif, boxes=boxes, prefix=prefix)
@@ -298,13 +284,10 @@ def evaluate(run_dir, split="test", num_images=0, batch_size=100, step=None, con
     if json_path:  # before the long work
         if os.path.isdir(json_path):
             raise UsageError("--json %s is a directory; give a file name" % json_path)
-        _writable_dir(os.path.dirname(os.path.abspath(json_path)), "--json")
+        writable_dir(os.path.dirname(os.path.abspath(json_path)), "--json")
     model, saved, state = load_model(run_dir, step, ctxs[0])
     images = _split_images(saved, split, num_images, data_dir, source)
-    net = ModelWithLoss(model)
-    net.hybridize(static_alloc=True)
-    mx.random.seed(seed)
-    result = evaluate_bound(net, images, batch_size, ctxs)
+    result = model_bound(model, images, batch_size, ctxs, seed)
     result.update(split=split, images=len(images), step=state["step"],
                   dataset=saved["dataset"])
     if iw_samples:
@@ -338,7 +321,7 @@ def figures(run_dir, out_dir=None, names=None, step=None, ctx=None, seed=0, rows
     if unknown:
         raise UsageError("--figure %s: no such figure for this %s run (it has: %s)"
                          % (", ".join(unknown), _model_name(model), ", ".join(have)))
-    _writable_dir(out_dir, "--out")
+    writable_dir(out_dir, "--out")
     names = [n for n in have if n in names] if names else list(have)
     images = _split_images(saved, "test", max(rows, num_images), data_dir, source) \
         .astype("float32").asnumpy() if names != ["generation"] else None
@@ -382,7 +365,7 @@ def export_pretrained(run_dir, name, directory=None, step=None, data_dir=None, s
     if not re.match(r"^[A-Za-z0-9_.-]+$", name):
         raise UsageError("--name %r: use letters, digits, '_', '.' and '-' only" % name)
     directory = directory or pretrained.PRETRAINED_DIR
-    _writable_dir(directory, "--out")
+    writable_dir(directory, "--out")
     model, saved, state = load_model(run_dir, step)
     images = _split_images(saved, "test", pretrained.CHECK_IMAGES, data_dir, source)
     result = pretrained.check_bound(model, images)
