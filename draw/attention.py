@@ -26,6 +26,8 @@ import mxnet as mx
 import numpy as np
 from mxnet.gluon import HybridBlock, nn
 
+from .ops import split
+
 #: log sigma^2 is clipped to [-LOG_SIGMA2_LIMIT, LOG_SIGMA2_LIMIT] in the filterbank
 #: (sigma from e^-30 to e^30 pixels), so that 1/sigma^2 is a finite, non-zero float32.
 LOG_SIGMA2_LIMIT = 60.0
@@ -53,7 +55,7 @@ def attention_params(F, raw, width, height, num_glimpses):
     gx, gy, log_sigma2, delta, gamma : each shape (batch, 1)
         Centres in 1-based pixel coordinates, log variance, stride, intensity.
     """
-    gx_, gy_, log_sigma2, log_delta_, log_gamma = F.split(raw, num_outputs=5, axis=1)
+    gx_, gy_, log_sigma2, log_delta_, log_gamma = split(F, raw, 5)
     gx = (width + 1) / 2.0 * (gx_ + 1)
     gy = (height + 1) / 2.0 * (gy_ + 1)
     delta = (max(width, height) - 1) / float(max(num_glimpses - 1, 1)) * F.exp(log_delta_)

@@ -7,6 +7,8 @@ mxnet 1.9.1 wheel are generic SSE2 kernels 10-35x slower than oneDNN's
 import mxnet as mx
 from mxnet.gluon import HybridBlock, nn
 
+from .ops import split
+
 
 class LSTMCell(HybridBlock):
     """LSTM cell, gates ``i, f, o, g`` from one linear layer on ``[x, h]``.
@@ -35,11 +37,8 @@ class LSTMCell(HybridBlock):
                                   prefix="gates_")
 
     def hybrid_forward(self, F, x, h, c):
-        u = self.hidden_size
-        gates = self.gates(F.concat(x, h, dim=1))
-        ifo = F.Activation(F.slice_axis(gates, axis=1, begin=0, end=3 * u), act_type="sigmoid")
-        g = F.Activation(F.slice_axis(gates, axis=1, begin=3 * u, end=4 * u), act_type="tanh")
-        i, f, o = F.split(ifo, num_outputs=3, axis=1)
-        c = f * c + i * g
-        h = o * F.Activation(c, act_type="tanh")
+        i, f, o, g = split(F, self.gates(F.concat(x, h, dim=1)), 4)
+        c = F.Activation(f, act_type="sigmoid") * c + \
+            F.Activation(i, act_type="sigmoid") * F.Activation(g, act_type="tanh")
+        h = F.Activation(o, act_type="sigmoid") * F.Activation(c, act_type="tanh")
         return h, c

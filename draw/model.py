@@ -17,6 +17,7 @@ from mxnet.gluon import HybridBlock, nn
 
 from .attention import AttentionRead, AttentionWrite, PlainRead, PlainWrite
 from .lstm import LSTMCell
+from .ops import split
 
 
 def broadcast_params(params, n, ctx):
@@ -180,7 +181,7 @@ class DRAW(HybridBlock):
         x_hat = x - F.reshape_like(F.Activation(canvas, act_type="sigmoid"), x)
         r = self.read(x, x_hat, h_dec)
         h_enc, c_enc = self.encoder(F.concat(r, h_dec, dim=1), h_enc, c_enc)
-        mu, log_sigma = F.split(self.posterior(h_enc), num_outputs=2, axis=1)
+        mu, log_sigma = split(F, self.posterior(h_enc), 2)
         eps = F.random.normal_like(mu) if eps is None else eps
         z = mu + F.exp(log_sigma) * eps
         h_dec, c_dec = self.decoder(z, h_dec, c_dec)
