@@ -16,8 +16,8 @@ from draw.loss import ModelOutputs, VariationalLoss
 #: preset -> (model overrides, per-example loss (nats) of 4 images, global gradient norm of
 #: their summed loss)
 PINNED = {
-    "draw_mnist": ({}, [583.7734375, 588.5079956054688, 587.1458129882812, 587.3189086914062],
-                   488.6856007172565),
+    "draw_mnist": ({}, [592.5510864257812, 589.984619140625, 592.0357666015625,
+                        594.2230834960938], 570.3643112284612),
     "draw_mnist_noattn": ({}, [2413.091796875, 2245.6376953125, 2370.8291015625,
                                2116.104736328125], 16809.500400200646),
     # 24 maps: not a multiple of either oneDNN channel block
@@ -48,7 +48,8 @@ def test_loss_and_gradients_are_unchanged(name, hybridize):
     x = mx.nd.array(rs.rand(4, *model.image_shape) > 0.5)
     model(x)  # shapes known
     for _, p in sorted(model.collect_params().items()):
-        p.set_data(mx.nd.array(rs.normal(0, 0.05, p.shape)))
+        if p.grad_req != "null":  # not the constants (filterbank coordinates)
+            p.set_data(mx.nd.array(rs.normal(0, 0.05, p.shape)))
     noise = mx.nd.array(rs.normal(size=(model.num_steps, 4) + tuple(model.latent_shape())))
     if hybridize:
         model.hybridize(static_alloc=True, static_shape=True)
