@@ -260,7 +260,7 @@ def figures(args):
 
 def curves(args):
     """``examples/curves.py``: plot the runs' curves, print the written paths."""
-    from .curves import plot_curves
+    from .curves import plot_curves, training_hours
     labels = args.label or [os.path.basename(os.path.normpath(r)) for r in args.runs]
     if len(labels) != len(args.runs):
         raise UsageError("give one --label per run (%d runs, %d labels)"
@@ -274,6 +274,10 @@ def curves(args):
                           tags=args.tag or DEFAULT_CURVE_TAGS, ylim=args.ylim)
     for path in written:
         print(path)
+    for label, run_dir in zip(labels, args.runs):
+        hours, step = training_hours(run_dir)
+        print("%s: %.2f hours of training to step %d (from the train/loss wall times; "
+              "pauses over 15 minutes left out)" % (label, hours, step))
     return written
 
 

@@ -16,15 +16,9 @@ from .files import atomic_write
 DEFAULT_TAGS = ("train/loss", "val/total")
 
 
-def read_scalars(run_dir, tags):
-    """``{tag: [(step, value), ...]}`` of ``run_dir``'s event files (tags it lacks are
-    left out).
-
-    Raises
-    ------
-    UsageError
-        TensorBoard is not installed, or ``run_dir`` has no event file.
-    """
+def _scalar_events(run_dir, tags):
+    """``{tag: [ScalarEvent(wall_time, step, value), ...]}`` of ``run_dir``'s event files
+    (tags it lacks are left out)."""
     try:
         from tensorboard.backend.event_processing import event_accumulator
     except ImportError:
@@ -37,7 +31,38 @@ def read_scalars(run_dir, tags):
         run_dir, size_guidance={event_accumulator.SCALARS: 0})
     acc.Reload()
     have = set(acc.Tags().get("scalars", ()))
-    return {tag: [(e.step, e.value) for e in acc.Scalars(tag)] for tag in tags if tag in have}
+    return {tag: acc.Scalars(tag) for tag in tags if tag in have}
+
+
+def read_scalars(run_dir, tags):
+    """``{tag: [(step, value), ...]}`` of ``run_dir``'s event files (tags it lacks are
+    left out).
+
+    Raises
+    ------
+    UsageError
+        TensorBoard is not installed, or ``run_dir`` has no event file.
+    """
+    return {tag: [(e.step, e.value) for e in events]
+            for tag, events in _scalar_events(run_dir, tags).items()}
+
+
+def training_hours(run_dir, tag="train/loss", max_gap=900.0):
+    """Wall-clock hours a run spent training, from the wall times of its ``tag`` events:
+    the sum of the gaps between consecutive logged steps, leaving out gaps longer than
+    ``max_gap`` seconds (the run was stopped and resumed later). The time from a run's
+    last logged step to its stop is not counted (at most one ``--log_every`` interval per
+    stop).
+
+    Returns
+    -------
+    (hours, steps) : float, int
+        The hours and the last logged step (0, 0 when ``tag`` was never logged).
+    """
+    events = sorted(_scalar_events(run_dir, [tag]).get(tag, ()), key=lambda e: e.step)
+    gaps = [b.wall_time - a.wall_time for a, b in zip(events, events[1:])]
+    seconds = sum(g for g in gaps if 0 < g <= max_gap)
+    return seconds / 3600.0, (events[-1].step if events else 0)
 
 
 def plot_curves(runs, out_png, tags=DEFAULT_TAGS, out_csv=None, ylim=None):
