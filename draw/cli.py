@@ -260,7 +260,7 @@ def figures(args):
 
 def curves(args):
     """``examples/curves.py``: plot the runs' curves, print the written paths."""
-    from .curves import plot_curves, training_hours
+    from .curves import plot_curves, scalar_events, training_hours
     labels = args.label or [os.path.basename(os.path.normpath(r)) for r in args.runs]
     if len(labels) != len(args.runs):
         raise UsageError("give one --label per run (%d runs, %d labels)"
@@ -270,12 +270,14 @@ def curves(args):
                          % ", ".join(labels))
     from .files import writable_dir
     writable_dir(os.path.dirname(os.path.abspath(args.out)), "--out")
-    written = plot_curves(dict(zip(labels, args.runs)), args.out,
-                          tags=args.tag or DEFAULT_CURVE_TAGS, ylim=args.ylim)
+    tags = args.tag or DEFAULT_CURVE_TAGS
+    runs = {label: scalar_events(run_dir, list(tags) + ["train/loss"])  # one read per run
+            for label, run_dir in zip(labels, args.runs)}
+    written = plot_curves(runs, args.out, tags=tags, ylim=args.ylim)
     for path in written:
         print(path)
-    for label, run_dir in zip(labels, args.runs):
-        hours, step = training_hours(run_dir)
+    for label, events in runs.items():
+        hours, step = training_hours(events.get("train/loss", []))
         print("%s: %.2f hours of training to step %d (from the train/loss wall times; "
               "pauses over 15 minutes left out)" % (label, hours, step))
     return written

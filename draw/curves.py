@@ -16,9 +16,16 @@ from .files import atomic_write
 DEFAULT_TAGS = ("train/loss", "val/total")
 
 
-def _scalar_events(run_dir, tags):
+def scalar_events(run_dir, tags):
     """``{tag: [ScalarEvent(wall_time, step, value), ...]}`` of ``run_dir``'s event files
-    (tags it lacks are left out)."""
+    (tags it lacks are left out). Reading a long run takes a while (the reader parses
+    every event, images and histograms too): read once, then plot and count hours.
+
+    Raises
+    ------
+    UsageError
+        TensorBoard is not installed, or ``run_dir`` has no event file.
+    """
     try:
         from tensorboard.backend.event_processing import event_accumulator
     except ImportError:
@@ -36,44 +43,40 @@ def _scalar_events(run_dir, tags):
 
 def read_scalars(run_dir, tags):
     """``{tag: [(step, value), ...]}`` of ``run_dir``'s event files (tags it lacks are
-    left out).
-
-    Raises
-    ------
-    UsageError
-        TensorBoard is not installed, or ``run_dir`` has no event file.
-    """
+    left out); raises as :func:`scalar_events`."""
     return {tag: [(e.step, e.value) for e in events]
-            for tag, events in _scalar_events(run_dir, tags).items()}
+            for tag, events in scalar_events(run_dir, tags).items()}
 
 
-def training_hours(run_dir, tag="train/loss", max_gap=900.0):
-    """Wall-clock hours a run spent training, from the wall times of its ``tag`` events:
-    the sum of the gaps between consecutive logged steps, leaving out gaps longer than
-    ``max_gap`` seconds (the run was stopped and resumed later). The time from a run's
-    last logged step to its stop is not counted (at most one ``--log_every`` interval per
-    stop).
+def training_hours(events, max_gap=900.0):
+    """Wall-clock hours a run spent training, from the wall times of one tag's events
+    (:func:`scalar_events`, e.g. ``train/loss``): the sum of the gaps between consecutive
+    logged steps, leaving out gaps longer than ``max_gap`` seconds (the run was stopped
+    and resumed later). The time from a run's last logged step to its stop is not
+    counted (at most one ``--log_every`` interval per stop).
 
     Returns
     -------
     (hours, steps) : float, int
-        The hours and the last logged step (0, 0 when ``tag`` was never logged).
+        The hours and the last logged step (0, 0 without events).
     """
-    events = sorted(_scalar_events(run_dir, [tag]).get(tag, ()), key=lambda e: e.step)
+    events = sorted(events, key=lambda e: e.step)
     gaps = [b.wall_time - a.wall_time for a, b in zip(events, events[1:])]
     seconds = sum(g for g in gaps if 0 < g <= max_gap)
     return seconds / 3600.0, (events[-1].step if events else 0)
 
 
 def plot_curves(runs, out_png, tags=DEFAULT_TAGS, out_csv=None, ylim=None):
-    """One panel per tag, one line per run: ``runs`` is ``{label: run_dir}``.
+    """One panel per tag, one line per run: ``runs`` is ``{label: {tag: events}}``, each
+    run's :func:`scalar_events` (tags beyond ``tags`` are ignored).
 
     Writes ``out_png`` (matplotlib, 5 x 3.5 inches per panel at 100 dpi) and ``out_csv``
     (default: beside it, ``.csv``; columns run, tag, step, value). ``ylim``: optional
     (low, high) of every panel. Returns the written paths.
     """
     from matplotlib.figure import Figure
-    data = {label: read_scalars(path, tags) for label, path in runs.items()}
+    data = {label: {tag: [(e.step, e.value) for e in events[tag]] for tag in tags
+                    if tag in events} for label, events in runs.items()}
     present = [t for t in tags if any(t in d for d in data.values())]
     if not present:
         raise UsageError("none of the tags %s is in the runs' event files" % ", ".join(tags))

@@ -1,7 +1,7 @@
 """draw.curves: training hours from the event files' wall times."""
 import pytest
 
-from draw.curves import read_scalars, training_hours
+from draw.curves import read_scalars, scalar_events, training_hours
 from draw.errors import UsageError
 
 
@@ -23,14 +23,17 @@ def test_training_hours_leave_out_the_pauses(tmp_path):
     points = [(1000.0, 50, 3.0), (1060.0, 100, 2.5), (1120.0, 150, 2.0),
               (50000.0, 200, 1.9), (50060.0, 250, 1.8), (50120.0, 300, 1.7)]
     write_events(tmp_path, "train/loss", points)
-    hours, step = training_hours(str(tmp_path))
+    events = scalar_events(str(tmp_path), ["train/loss", "val/total"])
+    assert list(events) == ["train/loss"]
+    hours, step = training_hours(events["train/loss"])
     assert step == 300
     assert hours == pytest.approx(4 * 60 / 3600.0)
-    assert training_hours(str(tmp_path), max_gap=1e6)[0] == pytest.approx((50120 - 1000) / 3600.0)
+    assert training_hours(events["train/loss"], max_gap=1e6)[0] == \
+        pytest.approx((50120 - 1000) / 3600.0)
     assert read_scalars(str(tmp_path), ["train/loss"])["train/loss"][-1] == (300, pytest.approx(1.7))
-    assert training_hours(str(tmp_path), tag="val/total") == (0.0, 0)
+    assert training_hours(events.get("val/total", [])) == (0.0, 0)
 
 
-def test_training_hours_of_a_directory_without_events(tmp_path):
+def test_reading_a_directory_without_events(tmp_path):
     with pytest.raises(UsageError, match="no event files"):
-        training_hours(str(tmp_path))
+        scalar_events(str(tmp_path), ["train/loss"])
