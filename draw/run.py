@@ -173,6 +173,10 @@ def _train(model_cfg, train_cfg, dataset, rd, contexts, data_dir, source, progre
                  state["epoch"], state["batch"],
                  "; the run reached its end, only its final validation is left"
                  if trainer.done() else "")
+        changed = rd.update_train(train_cfg.to_dict())
+        if changed:
+            log.info("settings changed on resume (recorded in %s): %s", rd.ARGS, ", ".join(
+                "%s %s -> %s" % (k, old, new) for k, (old, new) in changed.items()))
     writer = rd.open_writer(resumed_at=trainer.state["step"] if resuming else None)
     try:
         result = trainer.fit(writer, progress=progress and rd.writes)

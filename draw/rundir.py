@@ -2,8 +2,9 @@
 
 A run directory holds::
 
-    args.json             written once: model config, dataset, training config
-                          (everything needed to rebuild the model and resume)
+    args.json             model config, dataset, training config (everything needed
+                          to rebuild the model and resume), written at the start; a
+                          resume that changes training settings records them here
     model-<s>.params      per checkpoint at global step s: gluon parameters,
     trainer-<s>.states    optimizer state (both from one device's copy, on the CPU: a
                           checkpoint loads on any set of devices),
@@ -385,6 +386,23 @@ class RunDir:
             raise UsageError("%s: args.json does not hold a run's settings (model kind and "
                              "arguments, dataset, training settings)" % self.path)
         return args
+
+    def update_train(self, train):
+        """Record the training settings a resumed run continues with (``train``, a
+        :class:`draw.config.TrainConfig` dict) in ``args.json``, so that a later
+        ``--resume`` without flags keeps what this one changed (e.g. ``--epochs``).
+
+        Returns
+        -------
+        dict
+            ``{name: (old, new)}`` for each setting that changed (empty: nothing written).
+        """
+        args = self.read_args()
+        changed = {k: (args["train"].get(k), v) for k, v in sorted(train.items())
+                   if args["train"].get(k) != v}
+        if changed and self.writes:
+            write_json(self.file(self.ARGS), dict(args, train=dict(train)))
+        return changed
 
     def steps(self):
         """Steps with a committed checkpoint, ascending."""

@@ -345,6 +345,35 @@ def test_resume_of_a_finished_run(tiny_run, tmp_path, data_dir):
         assert again[key] == result[key], key
 
 
+def test_resume_keeps_the_settings_a_resume_changed(tiny_run, tmp_path, data_dir):
+    """A run extended with ``--resume --max_steps`` that then crashes continues to the new
+    length on a plain ``--resume``: the changed settings are recorded in args.json
+    (before this, the plain resume fell back to the first length and only validated)."""
+    run = copy_run(tiny_run, tmp_path)
+    resume = ["examples/train_mnist.py", "--resume", run, "--data_dir", data_dir,
+              "--no_progress"]
+    proc = run_script(resume + ["--max_steps", "30", "--checkpoint_every", "5"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "settings changed on resume (recorded in args.json): checkpoint_every 10 -> 5, " \
+           "max_steps 20 -> 30" in proc.stderr
+    train = json.load(open(os.path.join(run, "args.json")))["train"]
+    assert (train["max_steps"], train["checkpoint_every"]) == (30, 5)
+    # the crash: the end (step 30) and the result never got written
+    os.remove(os.path.join(run, "result.json"))
+    for name in os.listdir(run):
+        if name.endswith("-00000030.params") or name.endswith("-00000030.states") \
+                or name == "state-00000030.json":
+            os.remove(os.path.join(run, name))
+    proc = run_script(resume)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "resumed %s at step 25 (" % run in proc.stderr
+    assert "only its final validation is left" not in proc.stderr
+    assert "settings changed" not in proc.stderr
+    assert json.load(open(os.path.join(run, "result.json")))["step"] == 30
+    proc = run_script(resume)
+    assert_one_line_error(proc, "the run already finished at step 30")
+
+
 def test_resumed_omniglot_schedule_counts_with_the_runs_batch(tmp_path):
     """train_omniglot.py's flags count samples; on resume they are converted with the
     saved run's batch size, not the parser's default."""
