@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 import pytest
 
-from draw import context
+from draw import context, rundir
 from draw.datasets import store
 from draw.errors import UsageError
 
@@ -360,10 +360,8 @@ def test_resume_keeps_the_settings_a_resume_changed(tiny_run, tmp_path, data_dir
     assert (train["max_steps"], train["checkpoint_every"]) == (30, 5)
     # the crash: the end (step 30) and the result never got written
     os.remove(os.path.join(run, "result.json"))
-    for name in os.listdir(run):
-        if name.endswith("-00000030.params") or name.endswith("-00000030.states") \
-                or name == "state-00000030.json":
-            os.remove(os.path.join(run, name))
+    for path in rundir.paths(run, 30):
+        os.remove(path)
     proc = run_script(resume)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "resumed %s at step 25 (" % run in proc.stderr
