@@ -209,10 +209,10 @@ def _split_images(saved, split, num_images, data_dir, source):
         raise UsageError("dataset %s has no %s split (has: %s)" % (
             saved["dataset"], split,
             ", ".join(sorted(k[:-2] for k in arrays if k.endswith("_x")))))
-    images = arrays[key][:num_images] if num_images else arrays[key]
-    if saved["train"].get("binarize") == "dynamic":
-        images = fixed_binarization(images)
-    return images
+    images = arrays[key]
+    if saved["train"].get("binarize") == "dynamic":  # the whole split, as training did:
+        images = fixed_binarization(images)  # the draw of an image depends on the array size
+    return images[:num_images] if num_images else images
 
 
 def _iw_summary(model, images, k, batch_size, ctx, progress):
