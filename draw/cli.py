@@ -129,6 +129,10 @@ def add_train_args(parser, **defaults):
                         "(default %(default)s)")
     o.add_argument("--resume", metavar="DIR", default=None,
                    help="continue the run in DIR from its newest checkpoint")
+    o.add_argument("--init_from", metavar="WEIGHTS", default=None,
+                   help="warm start a new run from pretrained weights: a name in "
+                        "assets/pretrained or a .params file with its .json record "
+                        "(optimizer and step counter start afresh)")
     for name in ("log_every", "hist_every", "checkpoint_every"):
         _add_setting(o, settings.pop(name), defaults.get(name, base[name]))
     o.add_argument("--no_epoch_checkpoints", dest="checkpoint_each_epoch",
@@ -199,10 +203,14 @@ def train(args, model_cfg, dataset, explicit=(), **settings):
         if "logdir" in explicit and args.logdir != args.resume:
             raise UsageError("--logdir %s and --resume %s name different runs: give only "
                              "--resume" % (args.logdir, args.resume))
+        if args.init_from:
+            raise UsageError("--init_from starts a new run; --resume %s continues from its "
+                             "own checkpoint: give one of them" % args.resume)
         requested = dict(model_cfg["kwargs"], dataset=dataset, **config.to_dict())
         changes = {k: v for k, v in requested.items() if k in explicit}
         return run.resume(args.resume, changes=changes, kind=model_cfg["kind"], **where)
-    return run.train(model_cfg, config, dataset, args.logdir, **where)
+    return run.train(model_cfg, config, dataset, args.logdir, init_from=args.init_from,
+                     **where)
 
 
 def saved_batch_size(args):

@@ -5,6 +5,7 @@ configuration, the file's sha256, where the weights come from (run, step, epoch)
 bound they reach on the first :data:`CHECK_IMAGES` test images (seed 0), which the test
 suite checks. ``draw.get_model(name, pretrained=True)`` loads them.
 """
+import json
 import os
 
 from .errors import CheckpointError
@@ -45,6 +46,42 @@ def read_record(name, directory=PRETRAINED_DIR):
         raise CheckpointError("%s: sha256 differs from %s (damaged or replaced file)"
                               % (params, record_path))
     return record, params
+
+
+def resolve(spec):
+    """Pretrained weights named by ``spec``: a name in :data:`PRETRAINED_DIR`
+    (``convdraw_drawers``) or the path of a ``<name>.params`` file with its ``<name>.json``
+    record beside it. Returns ``(record, params path)`` as :func:`read_record`."""
+    if spec.endswith(".params") or os.sep in spec:
+        path = spec[:-len(".params")] if spec.endswith(".params") else spec
+        return read_record(os.path.basename(path), os.path.dirname(path) or ".")
+    return read_record(spec)
+
+
+def for_model(model, spec):
+    """The pretrained weights ``spec`` (:func:`resolve`) checked to fit ``model``, to
+    start a new run from them (warm start; the optimizer starts afresh). Returns
+    ``(params path, what the run records: weights, sha256, source run/step/epoch)``.
+
+    Raises
+    ------
+    CheckpointError
+        No such weights, a damaged file, or weights of another model configuration.
+    """
+    from .registry import model_config
+    record, params = resolve(spec)
+    mine = json.loads(json.dumps(model_config(model)))  # tuples as the JSON's lists
+    if record["model"] != mine:
+        raise CheckpointError("%s: those weights are for another model (%s); this run "
+                              "builds %s" % (spec, _describe(record["model"]),
+                                             _describe(mine)))
+    source = {k: v for k, v in record.get("source", {}).items() if k != "train"}
+    return params, {"weights": spec, "sha256": record["sha256"], "source": source}
+
+
+def _describe(config):
+    return "%s %s" % (config["kind"], ", ".join(
+        "%s=%s" % kv for kv in sorted(config["kwargs"].items())))
 
 
 def write_record(name, params_path, record, directory=PRETRAINED_DIR):

@@ -36,7 +36,7 @@ log = logging.getLogger("draw")
 
 
 def train(model_config, train_config, dataset, run_dir, contexts=None, data_dir=None,
-          source=None, progress=True):
+          source=None, progress=True, init_from=None):
     """Start a new run in ``run_dir`` (which must be new or empty).
 
     Parameters
@@ -54,6 +54,12 @@ def train(model_config, train_config, dataset, run_dir, contexts=None, data_dir=
         Converted datasets; original files for a conversion (None: download).
     progress : bool
         tqdm progress bar (else a log line every ``log_every`` steps).
+    init_from : str, optional
+        Warm start: begin from these pretrained weights (a name in ``assets/pretrained``
+        or a ``.params`` file with its record, :func:`draw.pretrained.resolve`) instead
+        of the seeded initialisation; the optimizer starts afresh and the step counter
+        at 0. They must be of ``model_config``; ``args.json`` records them (sha256, the
+        run and step they come from).
 
     Returns
     -------
@@ -63,7 +69,7 @@ def train(model_config, train_config, dataset, run_dir, contexts=None, data_dir=
     rd = RunDir(run_dir)
     try:
         return _train(model_config, train_config, dataset, rd, contexts, data_dir, source,
-                      progress, resuming=False)
+                      progress, resuming=False, init_from=init_from)
     finally:
         rd.unlock()
 
@@ -113,7 +119,7 @@ def _refuse_changes(saved, changes):
 
 
 def _train(model_cfg, train_cfg, dataset, rd, contexts, data_dir, source, progress,
-           resuming):
+           resuming, init_from=None):
     start = time.time()
     setup_logging()
     ctxs = contexts or [mx.cpu()]
@@ -130,6 +136,10 @@ def _train(model_cfg, train_cfg, dataset, rd, contexts, data_dir, source, progre
         model = model_from_config(model_cfg)
     except (TypeError, ValueError) as e:
         raise UsageError("bad model settings: %s" % e) from None
+    warm = None
+    if init_from:  # checked before anything is written
+        from .pretrained import for_model
+        warm = for_model(model, init_from)
     path = ensure_dataset(dataset, data_dir, source, log=log.info)
     arrays, meta = load_dataset(path, require=("train_x",))
     val_key = "val_x" if "val_x" in arrays else "test_x"  # Omniglot validates on its test split
@@ -148,6 +158,7 @@ def _train(model_cfg, train_cfg, dataset, rd, contexts, data_dir, source, progre
     if not resuming and rd.writes:
         rd.create({"model": model_config(model), "dataset": dataset,
                    "train": train_cfg.to_dict(),
+                   **({"init_from": warm[1]} if warm else {}),
                    "dataset_meta": {"converter_version": meta.get("converter_version"),
                                     "nd_sha256": meta.get("nd_sha256")}})
     try:
@@ -157,6 +168,10 @@ def _train(model_cfg, train_cfg, dataset, rd, contexts, data_dir, source, progre
         mx.random.seed(train_cfg.seed)
         model.initialize(mx.init.Xavier(), ctx=ctxs)
         model(mx.nd.zeros((1,) + image_shape, ctx=ctxs[0]))
+        if warm:
+            model.load_parameters(warm[0], ctx=ctxs)
+            log.info("warm start from %s (run %s, step %s)", init_from,
+                     warm[1]["source"].get("run"), warm[1]["source"].get("step"))
         trainer = Trainer(model, arrays["train_x"], val, train_cfg, ctxs, rd, kvstore=kvstore)
     except BaseException:  # e.g. out of memory, or an interrupt, before training started
         rd.discard()  # the new run's files go again: the directory can be used again
@@ -198,21 +213,34 @@ def _train(model_cfg, train_cfg, dataset, rd, contexts, data_dir, source, progre
     return result
 
 
-def _split_images(saved, split, num_images, data_dir, source):
-    """The first ``num_images`` (0: all) images of a split of a run's dataset (``saved``:
-    its args.json), converted first if needed; a dynamically binarized dataset's images
-    get the one fixed binarization that training validated on."""
-    path = ensure_dataset(saved["dataset"], data_dir, source, log=log.info)
+def split_images(dataset, split="test", num_images=0, binarize=None, data_dir=None,
+                 source=None):
+    """The first ``num_images`` (0: all) images of a split of a converted dataset
+    (converted first if needed), as a run of that dataset validates on them: with
+    ``binarize="dynamic"`` (a run's ``train.binarize``) the one fixed binarization of the
+    whole split (:func:`draw.batches.fixed_binarization`; an image's draw depends on the
+    array's size, so the split is binarized before it is cut).
+
+    Returns
+    -------
+    NDArray, shape (num_images, C, H, W)
+    """
+    path = ensure_dataset(dataset, data_dir, source, log=log.info)
     key = split + "_x"
     arrays, _ = load_dataset(path, require=())
     if key not in arrays:
         raise UsageError("dataset %s has no %s split (has: %s)" % (
-            saved["dataset"], split,
-            ", ".join(sorted(k[:-2] for k in arrays if k.endswith("_x")))))
+            dataset, split, ", ".join(sorted(k[:-2] for k in arrays if k.endswith("_x")))))
     images = arrays[key]
-    if saved["train"].get("binarize") == "dynamic":  # the whole split, as training did:
-        images = fixed_binarization(images)  # the draw of an image depends on the array size
+    if binarize == "dynamic":
+        images = fixed_binarization(images)
     return images[:num_images] if num_images else images
+
+
+def _split_images(saved, split, num_images, data_dir, source):
+    """:func:`split_images` of the run whose ``args.json`` is ``saved``."""
+    return split_images(saved["dataset"], split, num_images, saved["train"].get("binarize"),
+                        data_dir, source)
 
 
 def _iw_summary(model, images, k, batch_size, ctx, progress):
@@ -360,7 +388,8 @@ def _model_name(model):
 def export_pretrained(run_dir, name, directory=None, step=None, data_dir=None, source=None):
     """Write the parameters of a run's checkpoint (``step``, default newest) as the
     pretrained weights ``name`` (:mod:`draw.pretrained`), with their record: model,
-    dataset, source run and step, and the bound on the first ``CHECK_IMAGES`` test images
+    dataset, source run and step (for a warm-started run also the weights it began
+    from and ``steps_in_all``, the updates of the chain), and the bound on the first ``CHECK_IMAGES`` test images
     (seed 0), which the tests check. Returns the record."""
     import re
 
@@ -373,13 +402,18 @@ def export_pretrained(run_dir, name, directory=None, step=None, data_dir=None, s
     model, saved, state = load_model(run_dir, step)
     images = _split_images(saved, "test", pretrained.CHECK_IMAGES, data_dir, source)
     result = pretrained.check_bound(model, images)
+    origin = {"run": os.path.basename(os.path.normpath(run_dir)), "step": state["step"],
+              "epoch": state.get("epoch"), "train": saved["train"]}
+    if "init_from" in saved:  # a warm-started run: the weights it began from, and the
+        warm = saved["init_from"]  # updates of the whole chain
+        origin.update(init_from=warm, steps_in_all=state["step"] + warm["source"].get(
+            "steps_in_all", warm["source"]["step"]))
     os.makedirs(directory, exist_ok=True)
     params = os.path.join(directory, name + ".params")
     save_parameters(model, params)
     return pretrained.write_record(name, params, directory=directory, record={
         "model": saved["model"], "dataset": saved["dataset"],
-        "source": {"run": os.path.basename(os.path.normpath(run_dir)), "step": state["step"],
-                   "epoch": state.get("epoch"), "train": saved["train"]},
+        "source": origin,
         "check": {"split": "test", "images": pretrained.CHECK_IMAGES, "seed": 0,
                   "total": result["total"], "reconstruction": result["reconstruction"],
                   "kl": result["kl"]}})

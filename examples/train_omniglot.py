@@ -47,7 +47,11 @@ def run(args, explicit):
             raise UsageError("--%s (%d) is smaller than the batch size (%d)"
                              % (name, getattr(args, name), per))
     args.max_steps = args.max_steps or args.num_train_samples // per
-    args.checkpoint_every = args.checkpoint_freq // per
+    if {"checkpoint_every", "checkpoint_freq"} <= explicit:
+        raise UsageError("--checkpoint_every (steps) and --checkpoint_freq (samples) set the "
+                         "same period: give one of them")
+    if "checkpoint_every" not in explicit:
+        args.checkpoint_every = args.checkpoint_freq // per
     args.num_val = args.num_val_samples
     renamed = {"num_train_samples": "max_steps", "val_freq": "val_every",
                "checkpoint_freq": "checkpoint_every", "num_val_samples": "num_val",

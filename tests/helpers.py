@@ -89,3 +89,12 @@ def tensorboard_scalars(logdir, tag):
     assert proc.returncode == 0, proc.stderr[-2000:]
     values = json.loads(proc.stdout)
     return None if values is None else [tuple(v) for v in values]
+
+
+def assert_one_line_error(proc, message):
+    """A script's bad-input answer: exit status 2, one line ``error: ...`` containing
+    ``message`` last on stderr, no traceback."""
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
+    lines = proc.stderr.strip().splitlines()
+    assert "Traceback" not in proc.stderr
+    assert lines and lines[-1].startswith("error: ") and message in lines[-1], lines

@@ -13,17 +13,11 @@ from draw import context, rundir
 from draw.datasets import store
 from draw.errors import UsageError
 
-from .conftest import run_script
+from .conftest import load_example, run_script
+from .helpers import assert_one_line_error
 
 TINY = ["-s", "2", "-u", "16", "-l", "4", "-b", "50", "--log_every", "10", "--hist_every", "0",
         "--num_val", "100", "--no_progress"]
-
-
-def assert_one_line_error(proc, message):
-    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
-    lines = proc.stderr.strip().splitlines()
-    assert "Traceback" not in proc.stderr
-    assert lines and lines[-1].startswith("error: ") and message in lines[-1], lines
 
 
 def snapshot(directory):
@@ -483,3 +477,23 @@ def test_resume_does_not_read_event_files(tiny_run, tmp_path, data_dir):
     proc = run_script(["examples/train_mnist.py", "--resume", run, "--data_dir", data_dir,
                        "--no_progress"])
     assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+@pytest.mark.parametrize("argv, every", [([], 3125), (["--checkpoint_freq", "6400"], 200),
+                                         (["--checkpoint_every", "250"], 250)])
+def test_omniglot_checkpoint_period(monkeypatch, argv, every):
+    """train_omniglot.py: --checkpoint_freq counts samples, --checkpoint_every steps; an
+    explicit --checkpoint_every is kept (not replaced by the samples default)."""
+    script = load_example("train_omniglot")
+    seen = {}
+    monkeypatch.setattr(script, "train", lambda args, *a, **k: seen.update(vars(args)))
+    p = script.parser()
+    script.run(p.parse_args(argv), script.explicit_options(p, argv))
+    assert seen["checkpoint_every"] == every
+
+
+def test_omniglot_checkpoint_period_given_twice():
+    argv = ["examples/train_omniglot.py", "--checkpoint_every", "250", "--checkpoint_freq",
+            "6400"]
+    assert_one_line_error(run_script(argv), "--checkpoint_every (steps) and "
+                                            "--checkpoint_freq (samples) set the same period")

@@ -1,5 +1,5 @@
-"""Pretrained weights (draw/pretrained.py): export from a run, load in one line, and the
-committed weights reach the bound stored with them."""
+"""Pretrained weights (draw/pretrained.py): export from a run, load in one line, warm-start
+a new run from them, and the committed weights reach the bound stored with them."""
 import json
 import os
 import shutil
@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 import draw
-from draw import pretrained
-from draw.batches import fixed_binarization
+from draw import pretrained, run
 from draw.datasets import load_dataset
 from draw.errors import CheckpointError
 
 from .conftest import run_script
+from .helpers import assert_one_line_error
 
 TINY = ["examples/train_mnist.py", "-s", "2", "-u", "16", "-l", "4", "-b", "50",
         "--log_every", "10", "--hist_every", "0", "--num_val", "100", "--no_progress"]
@@ -64,6 +64,51 @@ def test_bad_pretrained_requests(exported, tmp_path):
     assert proc.returncode == 2 and "--name '../x': use letters" in proc.stderr
 
 
+def test_warm_start_begins_from_the_weights(exported, tmp_path, data_dir):
+    """--init_from: a new run starts from pretrained weights (not the seeded
+    initialisation), records them, and its export counts the updates of the chain. With
+    a learning rate of 1e-30 one Adam step leaves the weights as they were."""
+    _, out = exported
+    warm = str(tmp_path / "warm")
+    proc = run_script(TINY + ["--max_steps", "1", "--learning_rate", "1e-30", "--logdir", warm,
+                              "--init_from", os.path.join(out, "tiny.params"),
+                              "--data_dir", data_dir])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    record = json.load(open(os.path.join(out, "tiny.json")))
+    args = json.load(open(os.path.join(warm, "args.json")))
+    assert args["init_from"]["sha256"] == record["sha256"]
+    assert args["init_from"]["source"] == {"run": "run", "step": 20, "epoch": 0}
+    assert "warm start from %s (run run, step 20)" % os.path.join(out, "tiny.params") \
+        in open(os.path.join(warm, "train.log")).read()
+    start = mx.nd.load(os.path.join(out, "tiny.params"))
+    after = mx.nd.load(os.path.join(warm, "model-00000001.params"))
+    assert sorted(start) == sorted(after)
+    for name in start:
+        np.testing.assert_allclose(after[name].asnumpy(), start[name].asnumpy(), atol=1e-20)
+    again = run.export_pretrained(warm, "again", directory=str(tmp_path / "w2"),
+                                  data_dir=data_dir)
+    assert again["source"]["steps_in_all"] == 21
+    assert again["source"]["init_from"]["source"]["step"] == 20
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--init_from", "nope"], "no pretrained weights for 'nope'"),
+    (["-u", "8", "--init_from", "{out}/tiny.params"],
+     "those weights are for another model (draw attention=True"),
+    (["--init_from", "{out}/tiny.params", "--resume", "{run}"],
+     "--init_from starts a new run; --resume"),
+])
+def test_bad_warm_starts(exported, tmp_path, data_dir, args, message):
+    run_dir, out = exported
+    logdir = str(tmp_path / "new")
+    argv = TINY + ["--max_steps", "1", "--data_dir", data_dir] + [
+        a.format(out=out, run=run_dir) for a in args]
+    if "--resume" not in args:
+        argv += ["--logdir", logdir]
+    assert_one_line_error(run_script(argv), message)
+    assert not os.path.exists(logdir)
+
+
 @pytest.mark.parametrize("name", pretrained.available())
 def test_committed_weights_reach_their_bound(name, data_dir, omniglot_data_dir):
     """Each committed model loads with draw.get_model(name, pretrained=True) and its bound
@@ -71,8 +116,7 @@ def test_committed_weights_reach_their_bound(name, data_dir, omniglot_data_dir):
     dataset (Omniglot) is checked on the fixed binarization its run validated on."""
     model = draw.get_model(name, pretrained=True)
     record, _ = pretrained.read_record(name)
-    images = load_dataset(os.path.join(data_dir, record["dataset"] + ".nd"))[0]["test_x"]
-    if record["source"]["train"].get("binarize") == "dynamic":
-        images = fixed_binarization(images)
+    images = run.split_images(record["dataset"], "test", pretrained.CHECK_IMAGES,
+                              record["source"]["train"]["binarize"], data_dir=data_dir)
     result = pretrained.check_bound(model, images)
     assert result["total"] == pytest.approx(record["check"]["total"], abs=0.01)
