@@ -267,27 +267,39 @@ def figures(args):
 
 
 def curves(args):
-    """``examples/curves.py``: plot the runs' curves, print the written paths."""
-    from .curves import plot_curves, scalar_events, training_hours
+    """``examples/curves.py``: plot the runs' curves, print the written paths. A
+    warm-started run's steps continue those of the weights it began from
+    (:func:`draw.curves.steps_before`)."""
+    from .curves import plot_curves, read_csv, scalar_events, steps_before, training_hours
     labels = args.label or [os.path.basename(os.path.normpath(r)) for r in args.runs]
     if len(labels) != len(args.runs):
         raise UsageError("give one --label per run (%d runs, %d labels)"
                          % (len(args.runs), len(labels)))
-    if len(set(labels)) != len(labels):
+    earlier = {}
+    for path in args.csv or ():
+        earlier.update(read_csv(path))
+    if len(set(labels) | set(earlier)) != len(labels) + len(earlier):
         raise UsageError("the runs need distinct labels (got %s): give --label"
-                         % ", ".join(labels))
+                         % ", ".join(list(earlier) + labels))
     from .files import writable_dir
     writable_dir(os.path.dirname(os.path.abspath(args.out)), "--out")
     tags = args.tag or DEFAULT_CURVE_TAGS
     runs = {label: scalar_events(run_dir, list(tags) + ["train/loss"])  # one read per run
             for label, run_dir in zip(labels, args.runs)}
-    written = plot_curves(runs, args.out, tags=tags, ylim=args.ylim)
+    offsets = {label: steps_before(run_dir) for label, run_dir in zip(labels, args.runs)}
+    data = dict(earlier, **{label: {tag: [(e.step + offsets[label], e.value) for e in events]
+                                    for tag, events in scalars.items()}
+                            for label, scalars in runs.items()})
+    written = plot_curves(data, args.out, tags=tags, ylim=args.ylim)
     for path in written:
         print(path)
     for label, events in runs.items():
         hours, step = training_hours(events.get("train/loss", []))
         print("%s: %.2f hours of training to step %d (from the train/loss wall times; "
-              "pauses over 15 minutes left out)" % (label, hours, step))
+              "pauses over 15 minutes left out)%s" % (
+                  label, hours, step + offsets[label],
+                  "; a warm start: its steps counted from the weights' %d" % offsets[label]
+                  if offsets[label] else ""))
     return written
 
 

@@ -48,6 +48,45 @@ def read_scalars(run_dir, tags):
             for tag, events in scalar_events(run_dir, tags).items()}
 
 
+def steps_before(run_dir):
+    """Updates that the weights a warm-started run began from (``--init_from``) had had:
+    its ``args.json``'s ``init_from`` source, ``steps_in_all`` or else ``step``; 0 for a
+    run started from its seeded initialisation. Add it to a run's steps to count those of
+    the whole chain."""
+    from .files import read_json
+    path = os.path.join(run_dir, "args.json")
+    if not os.path.isfile(path):
+        return 0
+    try:
+        source = read_json(path).get("init_from", {}).get("source", {})
+        return int(source.get("steps_in_all", source.get("step", 0)))
+    except (ValueError, AttributeError, TypeError):  # a damaged args.json: not our business
+        return 0
+
+
+def read_csv(path):
+    """The curves in a CSV that :func:`plot_curves` wrote: ``{run label: {tag: [(step,
+    value), ...]}}``, e.g. to draw a run whose directory is gone beside a newer one.
+
+    Raises
+    ------
+    UsageError
+        No such file, or not such a CSV.
+    """
+    out = {}
+    try:
+        with open(path, newline="") as f:
+            for row in csv.DictReader(f):
+                out.setdefault(row["run"], {}).setdefault(row["tag"], []).append(
+                    (int(row["step"]), float(row["value"])))
+    except OSError as e:
+        raise UsageError("--csv %s: %s" % (path, e.strerror)) from None
+    except (KeyError, TypeError, ValueError):
+        raise UsageError("--csv %s: not a CSV of curves.py (columns run, tag, step, value)"
+                         % path) from None
+    return out
+
+
 def training_hours(events, max_gap=900.0):
     """Wall-clock hours a run spent training, from the wall times of one tag's events
     (:func:`scalar_events`, e.g. ``train/loss``): the sum of the gaps between consecutive
@@ -67,16 +106,16 @@ def training_hours(events, max_gap=900.0):
 
 
 def plot_curves(runs, out_png, tags=DEFAULT_TAGS, out_csv=None, ylim=None):
-    """One panel per tag, one line per run: ``runs`` is ``{label: {tag: events}}``, each
-    run's :func:`scalar_events` (tags beyond ``tags`` are ignored).
+    """One panel per tag, one line per run: ``runs`` is ``{label: {tag: [(step, value),
+    ...]}}`` (:func:`read_scalars`, :func:`read_csv`; tags beyond ``tags`` are ignored).
 
     Writes ``out_png`` (matplotlib, 5 x 3.5 inches per panel at 100 dpi) and ``out_csv``
     (default: beside it, ``.csv``; columns run, tag, step, value). ``ylim``: optional
     (low, high) of every panel. Returns the written paths.
     """
     from matplotlib.figure import Figure
-    data = {label: {tag: [(e.step, e.value) for e in events[tag]] for tag in tags
-                    if tag in events} for label, events in runs.items()}
+    data = {label: {tag: list(scalars[tag]) for tag in tags if tag in scalars}
+            for label, scalars in runs.items()}
     present = [t for t in tags if any(t in d for d in data.values())]
     if not present:
         raise UsageError("none of the tags %s is in the runs' event files" % ", ".join(tags))

@@ -5,6 +5,7 @@ needs pip install -e '.[viz]'): a PNG with one panel per tag and the numbers as 
     python examples/curves.py runs/draw_mnist --out curves.png
     python examples/curves.py runs/lr_1e-3 runs/lr_3e-4 --label 1e-3 --label 3e-4 \\
         --tag val/total --out lr.png
+    python examples/curves.py runs/warm --csv first_part.csv --out chain.png
 """
 import sys
 
@@ -20,6 +21,9 @@ def parser():
                    help="scalar tag to draw (repeatable; default train/loss and val/total)")
     p.add_argument("--label", action="append", default=None,
                    help="legend label of each run, in order (default: directory names)")
+    p.add_argument("--csv", action="append", default=None,
+                   help="also draw the curves of a CSV this tool wrote (repeatable), e.g. "
+                        "the first part of a warm-started run whose directory is gone")
     p.add_argument("--ylim", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
                    help="y range of every panel")
     return p

@@ -1,7 +1,7 @@
-"""draw.curves: training hours from the event files' wall times."""
+"""draw.curves: training hours from the event files' wall times; curves of a warm-started run."""
 import pytest
 
-from draw.curves import read_scalars, scalar_events, training_hours
+from draw.curves import read_csv, read_scalars, scalar_events, steps_before, training_hours
 from draw.errors import UsageError
 
 
@@ -37,3 +37,42 @@ def test_training_hours_leave_out_the_pauses(tmp_path):
 def test_reading_a_directory_without_events(tmp_path):
     with pytest.raises(UsageError, match="no event files"):
         scalar_events(str(tmp_path), ["train/loss"])
+
+
+def _curves(runs, out, labels=None, csv_files=None):
+    import argparse
+
+    from draw import cli
+    return cli.curves(argparse.Namespace(runs=runs, label=labels, csv=csv_files, tag=None,
+                                         out=str(out), ylim=None))
+
+
+def test_warm_started_run_continues_the_chain(tmp_path, capsys):
+    """A run started with --init_from counts its steps on from the weights' steps, and the
+    CSV of an earlier part (whose run directory is gone) is drawn beside it."""
+    import csv
+    import json
+    first, warm = tmp_path / "first", tmp_path / "warm"
+    write_events(first, "train/loss", [(0.0, 100, 9.0), (60.0, 200, 8.0)])
+    _curves([str(first)], tmp_path / "first.png")
+    write_events(warm, "train/loss", [(0.0, 100, 7.0), (60.0, 200, 6.0)])
+    (warm / "args.json").write_text(json.dumps(
+        {"init_from": {"weights": "x", "source": {"run": "first", "step": 200}}}))
+    assert steps_before(str(warm)) == 200 and steps_before(str(first)) == 0
+    capsys.readouterr()
+    _curves([str(warm)], tmp_path / "chain.png", csv_files=[str(tmp_path / "first.csv")])
+    assert "warm: 0.02 hours of training to step 400" in capsys.readouterr().out
+    rows = [(r["run"], int(r["step"]), float(r["value"]))
+            for r in csv.DictReader(open(tmp_path / "chain.csv"))]
+    assert rows == [("first", 100, 9.0), ("first", 200, 8.0), ("warm", 300, 7.0),
+                    ("warm", 400, 6.0)]
+    assert read_csv(str(tmp_path / "chain.csv"))["warm"]["train/loss"] == [(300, 7.0),
+                                                                           (400, 6.0)]
+    (warm / "args.json").write_text(json.dumps(  # a chain of warm starts: all its updates
+        {"init_from": {"source": {"step": 200, "steps_in_all": 500}}}))
+    assert steps_before(str(warm)) == 500
+    with pytest.raises(UsageError, match="distinct labels"):
+        _curves([str(warm)], tmp_path / "c.png", labels=["first"],
+                csv_files=[str(tmp_path / "first.csv")])
+    with pytest.raises(UsageError, match="not a CSV of curves.py"):
+        read_csv(str(tmp_path / "chain.png"))
