@@ -58,9 +58,10 @@ def resolve(spec):
     return read_record(spec)
 
 
-def for_model(model, spec):
-    """The pretrained weights ``spec`` (:func:`resolve`) checked to fit ``model``, to
-    start a new run from them (warm start; the optimizer starts afresh). Returns
+def for_config(config, spec):
+    """The pretrained weights ``spec`` (:func:`resolve`) checked to be of the model
+    configuration ``config`` (``{"kind", "kwargs"}``, :func:`draw.registry.model_config`),
+    to start a new run from them (warm start; the optimizer starts afresh). Returns
     ``(params path, what the run records: weights, sha256, source run/step/epoch)``.
 
     Raises
@@ -68,9 +69,8 @@ def for_model(model, spec):
     CheckpointError
         No such weights, a damaged file, or weights of another model configuration.
     """
-    from .registry import model_config
     record, params = resolve(spec)
-    mine = json.loads(json.dumps(model_config(model)))  # tuples as the JSON's lists
+    mine = json.loads(json.dumps(config))  # tuples as the JSON's lists
     if record["model"] != mine:
         raise CheckpointError("%s: those weights are for another model (%s); this run "
                               "builds %s" % (spec, _describe(record["model"]),

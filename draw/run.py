@@ -138,8 +138,8 @@ def _train(model_cfg, train_cfg, dataset, rd, contexts, data_dir, source, progre
         raise UsageError("bad model settings: %s" % e) from None
     warm = None
     if init_from:  # checked before anything is written
-        from .pretrained import for_model
-        warm = for_model(model, init_from)
+        from .pretrained import for_config
+        warm = for_config(model_config(model), init_from)
     path = ensure_dataset(dataset, data_dir, source, log=log.info)
     arrays, meta = load_dataset(path, require=("train_x",))
     val_key = "val_x" if "val_x" in arrays else "test_x"  # Omniglot validates on its test split
