@@ -53,15 +53,16 @@ def steps_before(run_dir):
     its ``args.json``'s ``init_from`` source, ``steps_in_all`` or else ``step``; 0 for a
     run started from its seeded initialisation. Add it to a run's steps to count those of
     the whole chain."""
+    from . import pretrained
     from .files import read_json
     path = os.path.join(run_dir, "args.json")
     if not os.path.isfile(path):
         return 0
     try:
-        source = read_json(path).get("init_from", {}).get("source", {})
-        return int(source.get("steps_in_all", source.get("step", 0)))
-    except (ValueError, AttributeError, TypeError):  # a damaged args.json: not our business
-        return 0
+        init_from = read_json(path).get("init_from")
+        return pretrained.steps_before(init_from) if init_from else 0
+    except (ValueError, AttributeError, TypeError, KeyError):  # a damaged args.json: not
+        return 0  # our business (the plot still shows the run's own steps)
 
 
 def read_csv(path):

@@ -79,6 +79,14 @@ def for_config(config, spec):
     return params, {"weights": spec, "sha256": record["sha256"], "source": source}
 
 
+def steps_before(init_from):
+    """Updates that the weights a warm-started run began from had had: ``init_from`` is
+    what the run recorded (:func:`for_config`); their ``steps_in_all`` when they come
+    from a warm-started run themselves, else their ``step``."""
+    source = init_from["source"]
+    return int(source.get("steps_in_all", source["step"]))
+
+
 def _describe(config):
     return "%s %s" % (config["kind"], ", ".join(
         "%s=%s" % kv for kv in sorted(config["kwargs"].items())))

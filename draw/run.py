@@ -389,8 +389,8 @@ def export_pretrained(run_dir, name, directory=None, step=None, data_dir=None, s
     """Write the parameters of a run's checkpoint (``step``, default newest) as the
     pretrained weights ``name`` (:mod:`draw.pretrained`), with their record: model,
     dataset, source run and step (for a warm-started run also the weights it began
-    from and ``steps_in_all``, the updates of the chain), and the bound on the first ``CHECK_IMAGES`` test images
-    (seed 0), which the tests check. Returns the record."""
+    from and ``steps_in_all``, the updates of the chain), and the bound on the first
+    ``CHECK_IMAGES`` test images (seed 0), which the tests check. Returns the record."""
     import re
 
     from . import pretrained
@@ -406,8 +406,8 @@ def export_pretrained(run_dir, name, directory=None, step=None, data_dir=None, s
               "epoch": state.get("epoch"), "train": saved["train"]}
     if "init_from" in saved:  # a warm-started run: the weights it began from, and the
         warm = saved["init_from"]  # updates of the whole chain
-        origin.update(init_from=warm, steps_in_all=state["step"] + warm["source"].get(
-            "steps_in_all", warm["source"]["step"]))
+        origin.update(init_from=warm,
+                      steps_in_all=state["step"] + pretrained.steps_before(warm))
     os.makedirs(directory, exist_ok=True)
     params = os.path.join(directory, name + ".params")
     save_parameters(model, params)
