@@ -13,6 +13,7 @@ DMLC_NUM_WORKER (see README, "Several machines").
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -41,12 +42,27 @@ def worker_gpus(gpus, num_workers):
     return [",".join(str(g) for g in gpus[i * k:(i + 1) * k]) for i in range(num_workers)]
 
 
+def wait_listening(port, proc, timeout):
+    """Wait until something accepts TCP connections on 127.0.0.1:``port``.
+
+    Returns True then, False when the process ``proc`` exits or ``timeout`` seconds pass
+    first."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
 def launch_local(command, num_workers=2, num_servers=1, timeout=3600, port=None,
                  out=None, worker_threads=None, gpus=None):
     """Run ``command`` as ``num_workers`` workers of a dist kvstore on this machine.
 
-    Starts a scheduler and ``num_servers`` servers (``python -c "import mxnet"``) and the
-    workers, all on 127.0.0.1; prefixes the workers' output with ``[worker i]``; waits
+    Starts a scheduler, waits until it listens on ``port``, then starts ``num_servers``
+    servers (``python -c "import mxnet"``) and the workers, all on 127.0.0.1; prefixes the workers' output with ``[worker i]``; waits
     for the workers, then stops the servers and the scheduler. Everything is killed when
     ``timeout`` seconds pass or the launcher is interrupted.
 
@@ -79,10 +95,16 @@ def launch_local(command, num_workers=2, num_servers=1, timeout=3600, port=None,
     server_cmd = [sys.executable, "-c", "import mxnet"]
     procs, pumps = [], []
     services = [subprocess.Popen(server_cmd, env=dict(service, DMLC_ROLE="scheduler"))]
-    services += [subprocess.Popen(server_cmd, env=dict(service, DMLC_ROLE="server"))
-                 for _ in range(num_servers)]
     visible = worker_gpus(gpus, num_workers) if gpus else [None] * num_workers
     try:
+        # The others start once the scheduler holds its port: a server or worker binds a
+        # port the OS hands out, which could otherwise be the one free_port() just freed
+        # (ps-lite then fails with "Check failed: is_scheduler_").
+        if not wait_listening(port, services[0], timeout=min(timeout, 120)):
+            out.write("launch_local: the scheduler did not listen on 127.0.0.1:%d\n" % port)
+            return 1
+        services += [subprocess.Popen(server_cmd, env=dict(service, DMLC_ROLE="server"))
+                     for _ in range(num_servers)]
         for i in range(num_workers):
             env = worker_env if visible[i] is None else \
                 dict(worker_env, CUDA_VISIBLE_DEVICES=visible[i])

@@ -77,3 +77,27 @@ def test_launcher_gives_each_worker_its_own_gpus():
                        "python", "examples/train_mnist.py", "--kvstore", "dist_sync", "--gpu"])
     assert proc.returncode == 2 and "--gpus 0,1,2: 3 GPUs cannot be shared equally by 2 " \
                                     "workers" in proc.stderr
+
+
+def test_launcher_waits_for_the_scheduler_port():
+    """The servers and workers start only once the scheduler listens; a scheduler that
+    exits first is reported instead of waited for."""
+    import socket
+    import subprocess
+    import sys
+    from .conftest import load_example
+    launcher = load_example("launch_local")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        waiting = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+        try:
+            assert not launcher.wait_listening(port, waiting, timeout=0.5)  # bound, not listening
+            s.listen()
+            assert launcher.wait_listening(port, waiting, timeout=5)
+        finally:
+            waiting.kill()
+            waiting.wait()
+    exited = subprocess.Popen([sys.executable, "-c", "pass"])
+    exited.wait()
+    assert not launcher.wait_listening(launcher.free_port(), exited, timeout=30)
