@@ -27,12 +27,16 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, "error: %s (see %s --help)\n" % (message, self.prog))
 
 
-def script_parser(doc, run_dir=False):
+def script_parser(doc, run_dir=False, pretrained=False):
     """The parser of an example script: its docstring as description, one-line errors;
-    with ``run_dir``, the positional run directory and ``--step`` of sample/evaluate."""
+    with ``run_dir``, the positional run directory and ``--step`` of sample/evaluate
+    (with ``pretrained``, the positional may also name pretrained weights)."""
     p = ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     if run_dir:
-        p.add_argument("checkpoint", help="run directory (holds args.json and checkpoints)")
+        p.add_argument("checkpoint", help="run directory (holds args.json and checkpoints)"
+                       + (", or pretrained weights: a name in assets/pretrained such as "
+                          "convdraw_drawers, or a .params file with its .json"
+                          if pretrained else ""))
         p.add_argument("--step", type=non_negative_int, default=None,
                        help="checkpoint step (default newest)")
     return p

@@ -79,6 +79,26 @@ def for_config(config, spec):
     return params, {"weights": spec, "sha256": record["sha256"], "source": source}
 
 
+def is_spec(spec, directory=PRETRAINED_DIR):
+    """Whether ``spec`` names pretrained weights (:func:`resolve`) rather than a run
+    directory: a ``.params`` file, or a name in ``directory`` that is not a directory here."""
+    if os.path.isdir(spec):
+        return False
+    return spec.endswith(".params") or spec in available(directory)
+
+
+def run_settings(record):
+    """What a run's checkpoint would tell about the weights of ``record``: the settings of
+    the run they come from (``model``, ``dataset``, ``train``, so that a split is
+    binarized as it validated) and ``{"step": updates}``, the updates they had (their
+    chain's, when warm-started). Used to sample, evaluate or draw figures from them
+    (:func:`draw.run.load_model`)."""
+    source = record.get("source", {})
+    settings = {"model": record["model"], "dataset": record["dataset"],
+                "train": source.get("train", {})}
+    return settings, {"step": steps_before({"source": source})}
+
+
 def steps_before(init_from):
     """Updates that the weights a warm-started run began from had had: ``init_from`` is
     what the run recorded (:func:`for_config`); their ``steps_in_all`` when they come

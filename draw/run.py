@@ -269,7 +269,21 @@ def _iw_summary(model, images, k, batch_size, ctx, progress):
 
 def load_model(run_dir, step=None, ctx=None):
     """The model of a run with the parameters of its checkpoint ``step`` (default: the
-    newest). Returns ``(model, args.json dict, checkpoint state dict)``."""
+    newest). Returns ``(model, args.json dict, checkpoint state dict)``.
+
+    ``run_dir`` may also name pretrained weights (``convdraw_drawers``, or a ``.params``
+    file with its ``.json``; :func:`draw.pretrained.resolve`): then the dict holds the
+    settings of the run they come from and the state their number of updates
+    (:func:`draw.pretrained.run_settings`)."""
+    from . import pretrained
+    if pretrained.is_spec(run_dir):
+        if step is not None:
+            raise UsageError("--step %d: %s are pretrained weights (one set of parameters, "
+                             "no checkpoints to choose from)" % (step, run_dir))
+        record, params = pretrained.resolve(run_dir)
+        model = model_from_config(record["model"])
+        model.load_parameters(params, ctx=ctx or mx.cpu())
+        return (model,) + pretrained.run_settings(record)
     rd = RunDir(run_dir, writes=False)
     saved = rd.read_args("%s: not a run directory (no readable args.json)")
     try:
@@ -292,7 +306,8 @@ def sample(run_dir, out_dir=None, num_samples=64, step=None, ctx=None, seed=None
     if not 1 <= num_samples <= MAX_SAMPLES:
         raise UsageError("-n %d: draw between 1 and %d images per call"
                          % (num_samples, MAX_SAMPLES))
-    writable_dir(out_dir or run_dir, "--out")
+    out_dir = out_dir or _run_dir_only(run_dir, "")
+    writable_dir(out_dir, "--out")
     model, _, _ = load_model(run_dir, step, ctx)
     return write_samples(model, out_dir or run_dir, n=num_samples, ctx=ctx or mx.cpu(),
                          seed=seed, gif=gif, boxes=boxes, prefix=prefix)
@@ -345,7 +360,7 @@ def figures(run_dir, out_dir=None, names=None, step=None, ctx=None, seed=0, rows
     for name, value in (("--rows", rows), ("--num_images", num_images)):
         if value < 1:
             raise UsageError("%s %d: give a positive number" % (name, value))
-    out_dir = out_dir or os.path.join(run_dir, "figures")
+    out_dir = out_dir or _run_dir_only(run_dir, "figures")
     ctx = ctx or mx.cpu()
     model, saved, state = load_model(run_dir, step, ctx)
     have = fig.available(model)
@@ -379,6 +394,16 @@ def figures(run_dir, out_dir=None, names=None, step=None, ctx=None, seed=0, rows
     return written
 
 
+def _run_dir_only(checkpoint, sub):
+    """The default output directory ``<run directory>/<sub>``; pretrained weights have
+    no directory of their own, so there ``--out`` is needed."""
+    from . import pretrained
+    if pretrained.is_spec(checkpoint):
+        raise UsageError("%s are pretrained weights: give --out DIR for what is written"
+                         % checkpoint)
+    return os.path.join(checkpoint, sub)
+
+
 def _model_name(model):
     if model.kind == "convdraw":
         return "ConvDRAW"
@@ -397,6 +422,9 @@ def export_pretrained(run_dir, name, directory=None, step=None, data_dir=None, s
     from .rundir import save_parameters
     if not re.match(r"^[A-Za-z0-9_.-]+$", name):
         raise UsageError("--name %r: use letters, digits, '_', '.' and '-' only" % name)
+    if pretrained.is_spec(run_dir):
+        raise UsageError("%s are pretrained weights already; export a run directory"
+                         % run_dir)
     directory = directory or pretrained.PRETRAINED_DIR
     writable_dir(directory, "--out")
     model, saved, state = load_model(run_dir, step)

@@ -1,10 +1,12 @@
 #!/usr/bin/env python
-"""Evaluate a trained run: the variational bound on -log p(x), in nats per image, on a
-split of the run's dataset (binarized MNIST: train/val/test; Omniglot: train/test).
+"""Evaluate a trained run (or pretrained weights): the variational bound on -log p(x), in
+nats per image, on a split of the run's dataset (binarized MNIST: train/val/test;
+Omniglot: train/test).
 
     python examples/evaluate.py runs/draw_mnist --split test
     python examples/evaluate.py results --split test --json results/test_bound.json
     python examples/evaluate.py runs/draw_mnist --iw_samples 100 --num_images 1000
+    python examples/evaluate.py draw_mnist --split test   # weights in assets/pretrained
 """
 import sys
 
@@ -12,7 +14,7 @@ from draw.cli import add_data_args, evaluate, main, non_negative_int, positive_i
 
 
 def parser():
-    p = script_parser(__doc__, run_dir=True)
+    p = script_parser(__doc__, run_dir=True, pretrained=True)
     p.add_argument("--split", choices=("train", "val", "test"), default="test",
                    help="data split (default test)")
     p.add_argument("--num_images", type=non_negative_int, default=0,

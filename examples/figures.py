@@ -1,6 +1,6 @@
 #!/usr/bin/env python
-"""Draw the papers' figures from a trained run: PNGs and the numbers behind them (JSON or
-CSV), the same for a seed on any device.
+"""Draw the papers' figures from a trained run (or pretrained weights): PNGs and the
+numbers behind them (JSON or CSV), the same for a seed on any device.
 
 DRAW: generation (samples step by step, write window in red; + GIF), reading (the read
 window of every step over test images, beside the reconstruction; + GIF), filterbank
@@ -11,6 +11,7 @@ generation, kl_per_step.
 
     python examples/figures.py runs/demo --out runs/demo/figures
     python examples/figures.py runs/draw_mnist --figure reading --figure kl_per_step
+    python examples/figures.py convdraw_drawers --out figures/   # assets/pretrained
 """
 import sys
 
@@ -18,7 +19,7 @@ from draw.cli import add_data_args, figures, main, positive_int, script_parser
 
 
 def parser():
-    p = script_parser(__doc__, run_dir=True)
+    p = script_parser(__doc__, run_dir=True, pretrained=True)
     p.add_argument("--out", default=None,
                    help="output directory (default: <run directory>/figures)")
     p.add_argument("--figure", action="append", default=None, metavar="NAME",

@@ -64,6 +64,31 @@ def test_bad_pretrained_requests(exported, tmp_path):
     assert proc.returncode == 2 and "--name '../x': use letters" in proc.stderr
 
 
+def test_tools_read_pretrained_weights(exported, tmp_path, data_dir):
+    """sample/evaluate/figures take pretrained weights wherever they take a run: the
+    bound is the run's checkpoint's, the step their updates; what needs a run directory
+    is refused in one line."""
+    run_dir, out = exported
+    weights = os.path.join(out, "tiny.params")
+    mine = run.evaluate(weights, num_images=200, data_dir=data_dir, progress=False)
+    theirs = run.evaluate(run_dir, num_images=200, data_dir=data_dir, progress=False)
+    assert mine == theirs and mine["step"] == 20
+    pictures = str(tmp_path / "pictures")
+    proc = run_script(["examples/sample.py", weights, "-n", "4", "--no_gif", "--out", pictures])
+    assert proc.returncode == 0 and proc.stdout.split() == [
+        os.path.join(pictures, "samples.png")], proc.stderr[-3000:]
+    written = run.figures(weights, pictures, names=["kl_per_step"], num_images=10,
+                          data_dir=data_dir, progress=False)
+    assert written and all(os.path.exists(p) for p in written)
+    for argv, message in [
+            (["examples/sample.py", weights], "tiny.params are pretrained weights: give --out"),
+            (["examples/evaluate.py", weights, "--step", "3"],
+             "--step 3: %s are pretrained weights" % weights),
+            (["examples/export_pretrained.py", weights, "--name", "x", "--out", pictures],
+             "%s are pretrained weights already" % weights)]:
+        assert_one_line_error(run_script(argv), message)
+
+
 def test_warm_start_begins_from_the_weights(exported, tmp_path, data_dir):
     """--init_from: a new run starts from pretrained weights (not the seeded
     initialisation), records them, and its export counts the updates of the chain. With
