@@ -300,16 +300,17 @@ MAX_SAMPLES = 4096
 
 def sample(run_dir, out_dir=None, num_samples=64, step=None, ctx=None, seed=None, gif=True,
            boxes=True, prefix="samples"):
-    """Sample a run's model: ``<prefix>.png`` (final canvases) and ``<prefix>.gif`` (every
-    step, attention boxes in red) in ``out_dir`` (default ``run_dir``). Returns the
+    """Sample a run's model (or pretrained weights, :func:`load_model`): ``<prefix>.png``
+    (final canvases) and ``<prefix>.gif`` (every step, attention boxes in red) in
+    ``out_dir`` (default ``run_dir``; required for pretrained weights). Returns the
     written paths."""
     if not 1 <= num_samples <= MAX_SAMPLES:
         raise UsageError("-n %d: draw between 1 and %d images per call"
                          % (num_samples, MAX_SAMPLES))
-    out_dir = out_dir or _run_dir_only(run_dir, "")
+    out_dir = out_dir or _default_out(run_dir)
     writable_dir(out_dir, "--out")
     model, _, _ = load_model(run_dir, step, ctx)
-    return write_samples(model, out_dir or run_dir, n=num_samples, ctx=ctx or mx.cpu(),
+    return write_samples(model, out_dir, n=num_samples, ctx=ctx or mx.cpu(),
                          seed=seed, gif=gif, boxes=boxes, prefix=prefix)
 
 
@@ -360,7 +361,7 @@ def figures(run_dir, out_dir=None, names=None, step=None, ctx=None, seed=0, rows
     for name, value in (("--rows", rows), ("--num_images", num_images)):
         if value < 1:
             raise UsageError("%s %d: give a positive number" % (name, value))
-    out_dir = out_dir or _run_dir_only(run_dir, "figures")
+    out_dir = out_dir or _default_out(run_dir, "figures")
     ctx = ctx or mx.cpu()
     model, saved, state = load_model(run_dir, step, ctx)
     have = fig.available(model)
@@ -394,14 +395,14 @@ def figures(run_dir, out_dir=None, names=None, step=None, ctx=None, seed=0, rows
     return written
 
 
-def _run_dir_only(checkpoint, sub):
-    """The default output directory ``<run directory>/<sub>``; pretrained weights have
-    no directory of their own, so there ``--out`` is needed."""
+def _default_out(checkpoint, sub=None):
+    """The default output directory: the run directory (or its ``sub``); pretrained
+    weights have no directory of their own, so there ``--out`` is needed."""
     from . import pretrained
     if pretrained.is_spec(checkpoint):
         raise UsageError("%s are pretrained weights: give --out DIR for what is written"
                          % checkpoint)
-    return os.path.join(checkpoint, sub)
+    return os.path.join(checkpoint, sub) if sub else checkpoint
 
 
 def _model_name(model):
