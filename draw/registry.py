@@ -44,10 +44,7 @@ def get_model(name, pretrained=False, ctx=None, **overrides):
                              "no overrides (%s)" % ", ".join(sorted(overrides)))
         record, params = read_record(
             name, pretrained if isinstance(pretrained, str) else PRETRAINED_DIR)
-        model = model_from_config(record["model"])
-        import mxnet as mx
-        model.load_parameters(params, ctx=ctx or mx.cpu())
-        return model
+        return model_from_weights(record, params, ctx)
     if name not in PRESETS:
         raise ValueError("unknown model %r; presets: %s" % (name, ", ".join(sorted(PRESETS))))
     kind, kwargs = PRESETS[name]
@@ -67,3 +64,12 @@ def model_from_config(config):
         raise ValueError("model config must be {'kind': ..., 'kwargs': {...}}, got %r"
                          % (config,)) from None
     return _constructor(kind)(**kwargs)
+
+
+def model_from_weights(record, params, ctx=None):
+    """The model of a pretrained record (:func:`draw.pretrained.read_record`) with the
+    parameters of the file ``params`` on ``ctx`` (default CPU)."""
+    import mxnet as mx
+    model = model_from_config(record["model"])
+    model.load_parameters(params, ctx=ctx or mx.cpu())
+    return model

@@ -28,7 +28,7 @@ from .evaluate import importance_weighted_bound, model_bound
 from .files import without_nonfinite, writable_dir, write_json
 from .logs import setup_logging
 from .loss import ImportanceWeights
-from .registry import model_config, model_from_config
+from .registry import model_config, model_from_config, model_from_weights
 from .rundir import RunDir
 from .train import Trainer, param_digest, write_samples
 
@@ -281,9 +281,7 @@ def load_model(run_dir, step=None, ctx=None):
             raise UsageError("--step %d: %s are pretrained weights (one set of parameters, "
                              "no checkpoints to choose from)" % (step, run_dir))
         record, params = pretrained.resolve(run_dir)
-        model = model_from_config(record["model"])
-        model.load_parameters(params, ctx=ctx or mx.cpu())
-        return (model,) + pretrained.run_settings(record)
+        return (model_from_weights(record, params, ctx),) + pretrained.run_settings(record)
     rd = RunDir(run_dir, writes=False)
     saved = rd.read_args("%s: not a run directory (no readable args.json)")
     try:

@@ -62,8 +62,9 @@ def launch_local(command, num_workers=2, num_servers=1, timeout=3600, port=None,
     """Run ``command`` as ``num_workers`` workers of a dist kvstore on this machine.
 
     Starts a scheduler, waits until it listens on ``port``, then starts ``num_servers``
-    servers (``python -c "import mxnet"``) and the workers, all on 127.0.0.1; prefixes the workers' output with ``[worker i]``; waits
-    for the workers, then stops the servers and the scheduler. Everything is killed when
+    servers (``python -c "import mxnet"``) and the workers, all on 127.0.0.1; prefixes
+    the workers' output with ``[worker i]``; waits for the workers, then stops the
+    servers and the scheduler. Everything is killed when
     ``timeout`` seconds pass or the launcher is interrupted.
 
     Parameters
