@@ -1,9 +1,12 @@
 """Pretrained weights: exported from a run, loaded in one line.
 
 ``assets/pretrained/<name>.params`` holds the parameters and ``<name>.json`` the model
-configuration, the file's sha256, where the weights come from (run, step, epoch) and the
-bound they reach on the first :data:`CHECK_IMAGES` test images (seed 0), which the test
-suite checks. ``draw.get_model(name, pretrained=True)`` loads them.
+configuration, the file's sha256, where the weights come from (``source``: run, step,
+and ``epoch``, the checkpoint's 0-based epoch counter, so 99 for weights written at the
+last update of the 100th epoch; a warm-started run adds ``init_from`` and
+``steps_in_all``, the updates of the whole chain) and the bound they reach on the first
+:data:`CHECK_IMAGES` test images (seed 0), which the test suite checks.
+``draw.get_model(name, pretrained=True)`` loads them.
 """
 import json
 import os
