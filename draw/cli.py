@@ -14,6 +14,7 @@ import sys
 
 from .config import (DATA_DIR_ENV, KVSTORES, SOURCE_ENV, TrainConfig, default_data_dir,
                      default_source)
+from .schedule import SCHEDULES
 from .errors import CheckpointError, DatasetError, TrainingError, UsageError
 
 #: what examples/curves.py draws by default (draw.curves.DEFAULT_TAGS, without importing it)
@@ -70,6 +71,13 @@ def non_negative_float(value):
     return v
 
 
+def unit_interval_float(value):
+    v = float(value)
+    if not 0 < v <= 1:
+        raise argparse.ArgumentTypeError("must be in (0, 1], got %s" % value)
+    return v
+
+
 def unit_float(value):
     v = float(value)
     if not 0 <= v < 1:
@@ -80,7 +88,7 @@ def unit_float(value):
 #: argparse types of the :class:`draw.config.TrainConfig` fields' ``kind``
 _KINDS = {"positive_int": positive_int, "non_negative_int": non_negative_int,
           "positive_float": positive_float, "non_negative_float": non_negative_float,
-          "unit_float": unit_float, "int": int}
+          "unit_float": unit_float, "unit_interval_float": unit_interval_float, "int": int}
 
 
 def _add_setting(group, f, default):
@@ -89,6 +97,8 @@ def _add_setting(group, f, default):
     kwargs = dict(default=default, help="%s (default %%(default)s)" % meta["help"])
     if meta["kind"] == "kvstore":
         kwargs["choices"] = KVSTORES
+    elif meta["kind"] == "lr_schedule":
+        kwargs["choices"] = SCHEDULES
     else:
         kwargs["type"] = _KINDS[meta["kind"]]
     group.add_argument("--" + f.name, *meta["flags"], **kwargs)
@@ -121,6 +131,10 @@ def add_train_args(parser, **defaults):
     for name in ("batch_size", "learning_rate", "beta1", "beta2", "epochs", "max_steps",
                  "clip_gradient", "seed", "num_val", "val_batch_size"):
         _add_setting(groups["training"], settings.pop(name), defaults.get(name, base[name]))
+    schedule = parser.add_argument_group("learning-rate schedule")
+    for name in ("lr_schedule", "lr_min", "lr_decay_factor", "lr_decay_epochs",
+                 "lr_warmup_steps", "lr_schedule_steps", "lr_schedule_start"):
+        _add_setting(schedule, settings.pop(name), defaults.get(name, base[name]))
     d_ = groups["devices"]
     d_.add_argument("--gpu", action="store_true", help="train on GPU 0")
     d_.add_argument("--gpus", default=None, help="train on several GPUs, e.g. 0,1")

@@ -59,6 +59,24 @@ class TrainConfig:
     learning_rate: float = _setting(1e-3, "Adam learning rate", ("-r",), "positive_float")
     beta1: float = _setting(0.9, "Adam beta1", kind="unit_float")
     beta2: float = _setting(0.999, "Adam beta2", kind="unit_float")
+    #: the learning-rate schedule (:mod:`draw.schedule` has the formulas)
+    lr_schedule: str = _setting("constant", "learning-rate schedule: constant, cosine "
+                                "(decay to --lr_min over the run) or step (a factor every "
+                                "--lr_decay_epochs epochs)", kind="lr_schedule")
+    lr_min: float = _setting(0.0, "cosine: the rate at the schedule's end",
+                             kind="non_negative_float")
+    lr_decay_factor: float = _setting(0.1, "step: multiply the rate by this, in (0, 1]",
+                                      kind="unit_interval_float")
+    lr_decay_epochs: int = _setting(0, "step: epochs between two decays",
+                                    kind="non_negative_int")
+    lr_warmup_steps: int = _setting(0, "linear warm-up over the first N updates, 0 = none",
+                                    kind="non_negative_int")
+    lr_schedule_steps: int = _setting(
+        0, "cosine: updates until the rate reaches --lr_min, 0 = the run's length "
+           "(--lr_schedule_start + --max_steps or --epochs)", kind="non_negative_int")
+    lr_schedule_start: int = _setting(
+        0, "the schedule's updates before this run's first (continue a schedule in a "
+           "warm-started run)", kind="non_negative_int")
     epochs: int = _setting(20, "number of epochs", kind="positive_int", resumable=True)
     max_steps: int = _setting(0, "stop after this many updates in total, 0 = no limit",
                               kind="non_negative_int", resumable=True)

@@ -19,6 +19,7 @@ import time
 import mxnet as mx
 import numpy as np
 
+from . import schedule
 from .config import RESUMABLE, TrainConfig
 from .batches import fixed_binarization
 from .datasets import ensure_dataset, load_dataset
@@ -30,7 +31,7 @@ from .logs import setup_logging
 from .loss import ImportanceWeights
 from .registry import model_config, model_from_config, model_from_weights
 from .rundir import RunDir
-from .train import Trainer, param_digest, write_samples
+from .train import Trainer, param_digest, steps_per_epoch, write_samples
 
 log = logging.getLogger("draw")
 
@@ -66,6 +67,10 @@ def train(model_config, train_config, dataset, run_dir, contexts=None, data_dir=
     dict or None
         The final validation result (nats), None when stopped by a signal.
     """
+    try:
+        schedule.check(train_config)  # before the data are converted
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     rd = RunDir(run_dir)
     try:
         return _train(model_config, train_config, dataset, rd, contexts, data_dir, source,
@@ -97,6 +102,7 @@ def resume(run_dir, changes=None, contexts=None, data_dir=None, source=None, pro
                                              else "examples/train_mnist.py"))
     changes = dict(changes or {})
     _refuse_changes(saved, changes)
+    _refuse_schedule_jump(saved, changes)
     train_cfg = TrainConfig.from_dict(saved["train"]).replace(
         **{k: v for k, v in changes.items() if k in RESUMABLE})
     try:
@@ -116,6 +122,23 @@ def _refuse_changes(saved, changes):
     if conflicts:
         raise UsageError("--resume: the run was started with other settings: %s; resume "
                          "without them or start a new run" % ", ".join(conflicts))
+
+
+def _refuse_schedule_jump(saved, changes):
+    """A cosine schedule whose length is the run's (``lr_schedule_steps`` 0) would jump
+    if a resume changed the run's length: refuse it. With an explicit
+    ``lr_schedule_steps`` the length is the schedule's own, and a longer run continues at
+    ``lr_min`` after it."""
+    train = TrainConfig.from_dict(saved["train"])
+    if train.lr_schedule != "cosine" or train.lr_schedule_steps:
+        return
+    moved = ["--%s %s (run has %s)" % (k, changes[k], getattr(train, k))
+             for k in ("epochs", "max_steps") if k in changes and changes[k] != getattr(train, k)]
+    if moved:
+        raise UsageError("--resume: %s would change the length of the run's cosine "
+                         "learning-rate schedule and make its rate jump; resume without it, "
+                         "or start a new run with --init_from and --lr_schedule_start "
+                         "(see docs/training.md)" % ", ".join(moved))
 
 
 def _train(model_cfg, train_cfg, dataset, rd, contexts, data_dir, source, progress,
@@ -152,6 +175,11 @@ def _train(model_cfg, train_cfg, dataset, rd, contexts, data_dir, source, progre
     if train_cfg.batch_size > len(arrays["train_x"]):
         raise UsageError("--batch_size %d is larger than the training set (%d)"
                          % (train_cfg.batch_size, len(arrays["train_x"])))
+    try:
+        schedule.check(train_cfg, steps_per_epoch(len(arrays["train_x"]),
+                                                  train_cfg.batch_size, num_workers))
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     val = arrays[val_key]
     if train_cfg.binarize == "dynamic":  # evaluate on one fixed binarization of the val set
         val = fixed_binarization(val)

@@ -28,6 +28,7 @@ import time
 
 import mxnet as mx
 
+from .config import TrainConfig
 from .errors import CheckpointError, UsageError
 from .files import atomic_write, read_json, without_nonfinite, write_json  # noqa: F401
 
@@ -398,8 +399,10 @@ class RunDir:
             ``{name: (old, new)}`` for each setting that changed (empty: nothing written).
         """
         args = self.read_args()
-        changed = {k: (args["train"].get(k), v) for k, v in sorted(train.items())
-                   if args["train"].get(k) != v}
+        # a setting newer than the run has its default there
+        before = dict(TrainConfig().to_dict(), **args["train"])
+        changed = {k: (before.get(k), v) for k, v in sorted(train.items())
+                   if before.get(k) != v}
         if changed and self.writes:
             write_json(self.file(self.ARGS), dict(args, train=dict(train)))
         return changed

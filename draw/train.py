@@ -18,7 +18,7 @@ import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
 
-from . import runtime
+from . import runtime, schedule
 from .config import TrainConfig
 from .batches import BatchIterator
 from .evaluate import EvaluationStopped, evaluate_bound
@@ -47,6 +47,14 @@ def param_digest(model):
         h.update(name.encode())
         h.update(p.data(p.list_ctx()[0]).asnumpy().tobytes())
     return h.hexdigest()[:16]
+
+
+def steps_per_epoch(num_images, batch_size, num_workers=1):
+    """Updates per epoch of each worker: its equal shard of the training images in
+    batches of ``batch_size / num_workers``, the last incomplete batch dropped (as
+    :class:`Trainer` iterates)."""
+    shard = (num_images - num_images % num_workers) // num_workers
+    return shard // (batch_size // num_workers)
 
 
 def global_norm(arrays):
@@ -197,12 +205,13 @@ class Trainer:
             The final validation result (nats), or None when interrupted.
         """
         cfg, st = self.cfg, self.state
-        log.info("%s; contexts: %s%s; %d train / %d val images; batch %d; %d steps/epoch",
+        log.info("%s; contexts: %s%s; %d train / %d val images; batch %d; %d steps/epoch; "
+                 "learning rate: %s",
                  runtime.THREADS_NOTE or "OpenMP threads: MXNet default", self.ctxs,
                  "; worker %d of %d" % (self.rank, self.num_workers)
                  if self.num_workers > 1 else "",
                  len(self.train_iter.images), len(self.val_images), cfg.batch_size,
-                 len(self.train_iter))
+                 len(self.train_iter), schedule.describe(cfg, len(self.train_iter)))
         self.writer = writer
         self.interrupted = None
         self._bar = _progress_bar(progress, total=cfg.max_steps or cfg.epochs * len(
@@ -223,6 +232,10 @@ class Trainer:
             self._stop(stop.signal)
             return None
 
+    def learning_rate(self, update):
+        """The rate of update ``update`` (1-based), :func:`draw.schedule.learning_rate`."""
+        return schedule.learning_rate(self.cfg, update, len(self.train_iter))
+
     def done(self):
         """Whether training reached ``epochs`` or ``max_steps``."""
         cfg, st = self.cfg, self.state
@@ -234,6 +247,7 @@ class Trainer:
         st = self.state
         for x in self.train_iter.epoch(st["epoch"], start=st["batch"]):
             mx.random.seed(_rng_seed(self.cfg.seed, st["step"], self.rank))
+            self.updater.set_learning_rate(self.learning_rate(st["step"] + 1))
             losses, norm, finite = self.step(x)
             st["step"] += 1
             st["batch"] += 1
