@@ -7,8 +7,8 @@ DEMO_DIR ?= runs/demo
 DEMO_ARGS ?= --num_recurrent_maps 32 --num_steps 8 --num_train_samples 4800 --val_freq 1600 \
              --log_every 10 --hist_every 50
 
-# Converted datasets live in the checkout unless the user says otherwise.
-export DRAW_DATA_DIR ?= $(CURDIR)/datasets
+# Converted datasets go where every command run by hand looks for them too:
+# $DRAW_DATA_DIR if set, else ~/.mxnet/datasets/draw (draw.config.default_data_dir).
 # A local copy of the original dataset files beside the project is used when present;
 # otherwise the converters download them from the official URLs.
 ifneq ($(wildcard ../shared/data),)
@@ -43,4 +43,4 @@ test-gpu-install: $(VENV)/.installed
 	$(PY) -m pytest -m gpu_install -s tests/test_gpu_install.py
 
 clean:
-	rm -rf $(VENV) runs datasets *.egg-info
+	rm -rf $(VENV) runs *.egg-info

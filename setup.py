@@ -9,6 +9,8 @@ from setuptools import find_packages, setup
 # TensorBoard 2.12-2.19 reads mxboard's event files; up to 2.20 it imports pkg_resources,
 # which setuptools 82 removed (tensorflow/tensorboard#7003)
 TENSORBOARD = ["tensorboard>=2.12,<=2.19", "setuptools<82"]
+# the documentation site (mkdocs.yml): pages from docs/, API reference from the docstrings
+DOCS = ["mkdocs>=1.6,<2", "mkdocstrings[python]>=0.25"]
 # the CUDA runtime, cuBLAS (+cuBLASLt), cuFFT, cuRAND, cuSOLVER, NVRTC, NVTX, NCCL and
 # cuDNN 8 (MXNet 1.9.1 links libcudnn.so.8) for CUDA 11, from the package index
 # (draw.runtime.CUDA_LIBRARIES; readelf -d libmxnet.so lists what it needs)
@@ -45,7 +47,8 @@ setup(
         # bundle (draw.runtime preloads them from site-packages/nvidia); only the NVIDIA
         # driver (libcuda.so.1) must come from the system
         "gpu": ["mxnet-cu112==1.9.1"] + CUDA_11_LIBRARIES,
-        "test": ["pytest"] + TENSORBOARD,
+        "test": ["pytest", "nbclient", "nbformat", "ipykernel"] + TENSORBOARD + DOCS,
+        "docs": DOCS,
         "viz": TENSORBOARD,
         # the benchmark's PyTorch peer (examples/peer_torch.py); the CPU wheel is enough:
         # pip install torch --index-url https://download.pytorch.org/whl/cpu

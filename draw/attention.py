@@ -223,6 +223,8 @@ class AttentionRead(_Attention):
     image_shape : tuple of int
         (C, B, A) = (channels, height, width).
 
+    Notes
+    -----
     Inputs: ``x``, ``x_hat`` of shape (batch, C, B, A) and ``h_dec`` (batch, U).
     Output: shape (batch, 2*C*N*N), the x glimpses first.
     """
@@ -247,6 +249,8 @@ class AttentionWrite(_Attention):
     image_shape : tuple of int
         (C, B, A).
 
+    Notes
+    -----
     Input: ``h_dec`` (batch, U).
     Outputs: the canvas update (batch, C*B*A) and the window (batch, 5) =
     ``[gx, gy, log sigma^2, delta, gamma]`` (for drawing attention boxes).

@@ -126,12 +126,12 @@ def add_train_args(parser, **defaults):
     TrainConfig defaults (and set ``logdir``)."""
     base = TrainConfig().to_dict()
     groups = {name: parser.add_argument_group(name)
-              for name in ("training", "devices", "output", "data")}
+              for name in ("training", "learning-rate schedule", "devices", "output", "data")}
     settings = {f.name: f for f in dataclasses.fields(TrainConfig) if f.metadata["help"]}
     for name in ("batch_size", "learning_rate", "beta1", "beta2", "epochs", "max_steps",
                  "clip_gradient", "seed", "num_val", "val_batch_size"):
         _add_setting(groups["training"], settings.pop(name), defaults.get(name, base[name]))
-    schedule = parser.add_argument_group("learning-rate schedule")
+    schedule = groups["learning-rate schedule"]
     for name in ("lr_schedule", "lr_min", "lr_decay_factor", "lr_decay_epochs",
                  "lr_warmup_steps", "lr_schedule_steps", "lr_schedule_start"):
         _add_setting(schedule, settings.pop(name), defaults.get(name, base[name]))

@@ -22,6 +22,8 @@ class LSTMCell(HybridBlock):
     forget_bias : float
         Initial bias of the forget gate.
 
+    Notes
+    -----
     Inputs: ``x`` (batch, input_size), ``h`` and ``c`` (batch, U).
     Outputs: new ``h`` and ``c``, each (batch, U).
     """
