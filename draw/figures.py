@@ -14,6 +14,8 @@ DRAW (Gregor et al. 2015):
 * :func:`filterbank` -- an N x N grid of filter centres over an image and the N x N
   patches it extracts at three zooms (the paper's filterbank illustration).
 * :func:`kl_per_step` -- nats spent at each step (also for ConvDRAW).
+* :func:`nearest_training` -- samples beside their nearest training images (the
+  paper's Figure 6; also for ConvDRAW).
 
 Convolutional DRAW (Gregor et al. 2016):
 
@@ -59,10 +61,12 @@ WRITE_COLOR, READ_COLOR = (255, 0, 0), (0, 200, 0)
 def available(model):
     """The figure names that exist for ``model``, in the order they are drawn."""
     if model.kind == "convdraw":
-        return ("compression", "rate_distortion", "generation", "kl_per_step")
+        return ("compression", "rate_distortion", "generation", "nearest_training",
+                "kl_per_step")
     if getattr(model, "attention", False):
-        return ("generation", "reading", "filterbank", "kl_per_step")
-    return ("generation", "kl_per_step")  # DRAW without attention has no window to show
+        return ("generation", "nearest_training", "reading", "filterbank", "kl_per_step")
+    # DRAW without attention has no window to show
+    return ("generation", "nearest_training", "kl_per_step")
 
 
 def latent_noise(model, n, seed, ctx=None):
@@ -143,6 +147,63 @@ def generation(model, out_dir, num_samples=8, num_columns=10, seed=0, ctx=None):
                                  for i in range(num_samples)]
     write_json(data, info)
     return [png, gif, data]
+
+
+def nearest_training_images(samples, train_images, chunk=4096):
+    """Index and squared Euclidean distance of the training image nearest to each sample.
+
+    Parameters
+    ----------
+    samples : ndarray, shape (n, C, H, W), values in [0, 1]
+    train_images : NDArray or ndarray, shape (N, C, H, W), values in [0, 1] (uint8 0/1
+        binary images are compared as 0.0/1.0)
+
+    Returns
+    -------
+    index : ndarray of int64, shape (n,)
+    distance : ndarray of float64, shape (n,)
+        ``sum over pixels (sample - train)^2``.
+    """
+    a = np.asarray(samples, dtype=np.float64).reshape(len(samples), -1)
+    best = np.full(len(a), np.inf)
+    index = np.zeros(len(a), dtype=np.int64)
+    for start in range(0, len(train_images), chunk):
+        b = train_images[start:start + chunk]
+        b = (b.asnumpy() if hasattr(b, "asnumpy") else np.asarray(b)).astype(np.float64)
+        b = b.reshape(len(b), -1)
+        d = (a ** 2).sum(1)[:, None] - 2 * a @ b.T + (b ** 2).sum(1)[None, :]
+        j = d.argmin(1)
+        closer = d[np.arange(len(a)), j] < best
+        best[closer] = d[np.arange(len(a)), j][closer]
+        index[closer] = start + j[closer]
+    return index, np.maximum(best, 0.0)
+
+
+def nearest_training(model, train_images, out_dir, num_samples=8, seed=0, ctx=None):
+    """Samples beside their nearest training images, the check that a model does not
+    copy its training set (the DRAW paper's Figure 6): ``nearest_training.png`` and
+    ``nearest_training.csv``.
+
+    The PNG has two rows of ``num_samples`` tiles: the samples (final canvases
+    ``sigmoid(c_T)`` from ``RandomState(seed)`` noise) on top, below each the training
+    image at the smallest squared Euclidean distance over the pixels in [0, 1]; its size
+    is ``SCALE * (num_samples (W+1) + 1)`` by ``SCALE * (2 (H+1) + 1)`` pixels. The CSV
+    holds, per sample, the index of that training image and the distance.
+    """
+    eps = latent_noise(model, num_samples, seed, ctx)
+    canvases, _ = model.generate(eps)
+    samples = canvases[-1].asnumpy()
+    index, distance = nearest_training_images(samples, train_images)
+    nearest = train_images[mx.nd.array(index)] if hasattr(train_images, "asnumpy") \
+        else np.asarray(train_images)[index]
+    nearest = (nearest.asnumpy() if hasattr(nearest, "asnumpy") else nearest).astype(
+        np.float32)
+    png, data = (_path(out_dir, "nearest_training" + e) for e in (".png", ".csv"))
+    _save_pil(png, boxed_grid(np.concatenate([samples, nearest]), nrow=num_samples,
+                              scale=SCALE))
+    _write_csv(data, ["sample", "train_index", "squared_distance"],
+               [(i, int(index[i]), float(distance[i])) for i in range(num_samples)])
+    return [png, data]
 
 
 def reading(model, images, out_dir, seed=0, ctx=None):

@@ -397,11 +397,18 @@ def figures(run_dir, out_dir=None, names=None, step=None, ctx=None, seed=0, rows
                          % (", ".join(unknown), _model_name(model), ", ".join(have)))
     writable_dir(out_dir, "--out")
     names = [n for n in have if n in names] if names else list(have)
+    needs_test = [n for n in names if n not in ("generation", "nearest_training")]
     images = _split_images(saved, "test", max(rows, num_images), data_dir, source) \
-        .astype("float32").asnumpy() if names != ["generation"] else None
+        .astype("float32").asnumpy() if needs_test else None
+    # the training images as they are (grey for a dynamically binarized dataset)
+    train = split_images(saved["dataset"], "train", 0, None, data_dir, source) \
+        if "nearest_training" in names else None
     jobs = {
         "generation": lambda: fig.generation(model, out_dir, num_samples=rows, seed=seed,
                                              ctx=ctx),
+        "nearest_training": lambda: fig.nearest_training(model, train, out_dir,
+                                                         num_samples=rows, seed=seed,
+                                                         ctx=ctx),
         "reading": lambda: fig.reading(model, images[:min(rows, 4)], out_dir, seed=seed,
                                        ctx=ctx),
         "filterbank": lambda: fig.filterbank(images[0], out_dir),

@@ -90,7 +90,8 @@ def test_figures_script_draws_every_draw_figure(short_run, tmp_path):
             "--rows", "3", "--no_progress", "--data_dir", data_dir]
     proc = run_script(args)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    names = ["generation.png", "generation.gif", "generation.json", "reading.png",
+    names = ["generation.png", "generation.gif", "generation.json",
+             "nearest_training.png", "nearest_training.csv", "reading.png",
              "reading.gif", "reading.csv", "filterbank.png", "filterbank.json",
              "kl_per_step.png", "kl_per_step.csv"]
     assert sorted(os.listdir(out)) == sorted(names)
@@ -208,8 +209,8 @@ def test_train_omniglot_convdraw_short_run(tmp_path, omniglot_data_dir):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert sorted(os.listdir(os.path.join(logdir, "figures"))) == sorted(
         ["compression.png", "compression.json", "rate_distortion.png", "rate_distortion.csv",
-         "generation.png", "generation.gif", "generation.json", "kl_per_step.png",
-         "kl_per_step.csv"])
+         "generation.png", "generation.gif", "generation.json", "nearest_training.png",
+         "nearest_training.csv", "kl_per_step.png", "kl_per_step.csv"])
     grid = Image.open(os.path.join(logdir, "figures", "compression.png"))
     assert grid.size == (2 * ((3 + 2) * 29 + 1), 2 * (4 * 29 + 1))  # T = 3: k = 0..3
 

@@ -50,13 +50,45 @@ def png(path):
 
 
 def test_available_figures(draw_model, convdraw_model):
-    assert figures.available(draw_model) == ("generation", "reading", "filterbank",
-                                             "kl_per_step")
+    assert figures.available(draw_model) == ("generation", "nearest_training", "reading",
+                                             "filterbank", "kl_per_step")
     assert figures.available(convdraw_model) == ("compression", "rate_distortion",
-                                                 "generation", "kl_per_step")
+                                                 "generation", "nearest_training",
+                                                 "kl_per_step")
     plain = DRAW(image_shape=(1, H, W), num_steps=2, num_recurrent_units=4, latent_dim=2,
                  attention=False)
-    assert figures.available(plain) == ("generation", "kl_per_step")
+    assert figures.available(plain) == ("generation", "nearest_training", "kl_per_step")
+
+
+def test_nearest_training_images_finds_the_closest():
+    rng = np.random.RandomState(1)
+    train = (rng.uniform(size=(9000, 1, H, W)) > 0.5).astype(np.uint8)  # > one chunk
+    samples = np.stack([train[5000], train[17] * 0.9, 1 - train[8999]]).astype(np.float32)
+    index, distance = figures.nearest_training_images(samples, mx.nd.array(train,
+                                                                              dtype="uint8"))
+    assert index[:2].tolist() == [5000, 17]
+    assert distance[0] == 0 and distance[1] == pytest.approx(0.01 * train[17].sum())
+    brute = ((train.reshape(9000, -1) - samples[2].reshape(1, -1)) ** 2).sum(1)
+    assert distance[2] == pytest.approx(brute.min()) and brute[index[2]] == brute.min()
+
+
+@pytest.mark.parametrize("which", ["draw", "convdraw"])
+def test_nearest_training_figure(tmp_path, draw_model, convdraw_model, which):
+    """Two rows (samples, their nearest training images) of num_samples tiles, and the
+    CSV's indices and distances are those of the samples drawn with the same seed."""
+    model = draw_model if which == "draw" else convdraw_model
+    train = mx.nd.array((np.random.RandomState(2).uniform(size=(300, 1, H, W)) > 0.5),
+                        dtype="uint8")
+    written = figures.nearest_training(model, train, str(tmp_path), num_samples=5, seed=4)
+    assert [p.rsplit("/", 1)[1] for p in written] == ["nearest_training.png",
+                                                      "nearest_training.csv"]
+    s = figures.SCALE
+    assert png(written[0]).shape == (s * (2 * (H + 1) + 1), s * (5 * (W + 1) + 1), 3)
+    rows = read_csv(written[1])
+    canvases, _ = model.generate(figures.latent_noise(model, 5, 4))
+    index, distance = figures.nearest_training_images(canvases[-1].asnumpy(), train)
+    assert rows["train_index"].tolist() == index.tolist()
+    np.testing.assert_allclose(rows["squared_distance"], distance, rtol=1e-6)
 
 
 @pytest.mark.parametrize("kind", ["draw", "convdraw"])
