@@ -44,11 +44,58 @@ def read_record(name, directory=PRETRAINED_DIR):
     if not (os.path.exists(params) and os.path.exists(record_path)):
         raise CheckpointError("no pretrained weights for %r (have: %s)"
                               % (name, ", ".join(available(directory)) or "none yet"))
-    record = read_json(record_path)
-    if sha256_file(params) != record["sha256"]:
+    try:
+        record = read_json(record_path)
+    except (OSError, ValueError) as e:
+        raise CheckpointError("%s: not a readable JSON record (%s)"
+                              % (record_path, _last_line(e))) from None
+    problem = record_problem(record)
+    if problem:
+        raise CheckpointError("%s: not a pretrained-weights record: %s" % (record_path,
+                                                                           problem))
+    try:
+        digest = sha256_file(params)
+    except OSError as e:
+        raise CheckpointError("%s: cannot be read (%s)" % (params, e.strerror or e)) from None
+    if digest != record["sha256"]:
         raise CheckpointError("%s: sha256 differs from %s (damaged or replaced file)"
                               % (params, record_path))
     return record, params
+
+
+def record_problem(record):
+    """What makes ``record`` (a parsed ``<name>.json``) unusable, or '': it must be an
+    object with ``model`` (``{"kind": str, "kwargs": {...}}``), ``dataset`` (str),
+    ``sha256`` (64 hexadecimal digits) and, if present, ``source`` and ``check``
+    objects."""
+    if not isinstance(record, dict):
+        return "a JSON object is expected, got %s" % type(record).__name__
+    missing = [k for k in ("model", "dataset", "sha256") if k not in record]
+    if missing:
+        return "missing %s" % ", ".join(missing)
+    model = record["model"]
+    if not (isinstance(model, dict) and isinstance(model.get("kind"), str)
+            and isinstance(model.get("kwargs"), dict)):
+        return "model must be {\"kind\": ..., \"kwargs\": {...}}, got %s" % (
+            json.dumps(model)[:80])
+    if not isinstance(record["dataset"], str):
+        return "dataset must be a name, got %s" % json.dumps(record["dataset"])[:80]
+    digest = record["sha256"]
+    if not (isinstance(digest, str) and len(digest) == 64
+            and all(c in "0123456789abcdef" for c in digest)):
+        return "sha256 must be 64 hexadecimal digits, got %s" % json.dumps(digest)[:80]
+    for key in ("source", "check"):
+        if key in record and not isinstance(record[key], dict):
+            return "%s must be an object" % key
+    source = record.get("source", {})
+    if "step" in source and not isinstance(source["step"], int):
+        return "source.step must be an integer"
+    return ""
+
+
+def _last_line(error):
+    lines = str(error).strip().splitlines()
+    return lines[-1] if lines else type(error).__name__
 
 
 def resolve(spec):
@@ -65,7 +112,9 @@ def for_config(config, spec):
     """The pretrained weights ``spec`` (:func:`resolve`) checked to be of the model
     configuration ``config`` (``{"kind", "kwargs"}``, :func:`draw.registry.model_config`),
     to start a new run from them (warm start; the optimizer starts afresh). Returns
-    ``(params path, what the run records: weights, sha256, source run/step/epoch)``.
+    ``(record, params path, what the run records: weights, sha256, source
+    run/step/epoch)``; :func:`draw.registry.model_from_weights` then checks that the
+    parameters load.
 
     Raises
     ------
@@ -79,7 +128,7 @@ def for_config(config, spec):
                               "builds %s" % (spec, _describe(record["model"]),
                                              _describe(mine)))
     source = {k: v for k, v in record.get("source", {}).items() if k != "train"}
-    return params, {"weights": spec, "sha256": record["sha256"], "source": source}
+    return record, params, {"weights": spec, "sha256": record["sha256"], "source": source}
 
 
 def is_spec(spec, directory=PRETRAINED_DIR):
@@ -88,6 +137,25 @@ def is_spec(spec, directory=PRETRAINED_DIR):
     if os.path.isdir(spec):
         return False
     return spec.endswith(".params") or spec in available(directory)
+
+
+def load_arrays(params):
+    """The arrays (name -> NDArray) of a ``.params`` file.
+
+    Raises
+    ------
+    CheckpointError
+        The file cannot be read or is not an MXNet parameter file.
+    """
+    import mxnet as mx
+    try:
+        arrays = mx.nd.load(params)
+    except (OSError, ValueError, mx.base.MXNetError) as e:
+        raise CheckpointError("%s: unreadable parameter file (%s)"
+                              % (params, _last_line(e))) from None
+    if not isinstance(arrays, dict):
+        raise CheckpointError("%s: holds unnamed arrays, not a model's parameters" % params)
+    return arrays
 
 
 def run_settings(record):

@@ -36,6 +36,15 @@ def get_model(name, pretrained=False, ctx=None, **overrides):
     With ``pretrained=True`` the model comes with the weights of ``assets/pretrained``
     (:mod:`draw.pretrained`; or of the directory ``pretrained`` names) on ``ctx``; their
     configuration is theirs, so no overrides.
+
+    Raises
+    ------
+    ValueError
+        An unknown preset, or overrides with pretrained weights.
+    draw.errors.CheckpointError
+        Pretrained weights that do not exist, whose record is not valid JSON or lacks a
+        field, whose file differs from the record's sha256, is unreadable or does not fit
+        the record's model (:func:`draw.pretrained.read_record`, :func:`model_from_weights`).
     """
     if pretrained:
         from .pretrained import PRETRAINED_DIR, read_record
@@ -68,8 +77,42 @@ def model_from_config(config):
 
 def model_from_weights(record, params, ctx=None):
     """The model of a pretrained record (:func:`draw.pretrained.read_record`) with the
-    parameters of the file ``params`` on ``ctx`` (default CPU)."""
+    parameters of the file ``params`` on ``ctx`` (default CPU; a list of contexts is
+    taken as Gluon's ``load_parameters`` takes it).
+
+    Raises
+    ------
+    draw.errors.CheckpointError
+        The record's model settings build no model, the file is unreadable, or its
+        parameters (names, shapes) do not fit that model. One line each.
+    """
     import mxnet as mx
-    model = model_from_config(record["model"])
-    model.load_parameters(params, ctx=ctx or mx.cpu())
+    from .errors import CheckpointError
+    from .pretrained import load_arrays
+    try:
+        model = model_from_config(record["model"])
+    except (TypeError, ValueError) as e:
+        raise CheckpointError("%s: its record's model settings build no model (%s)"
+                              % (params, e)) from None
+    arrays = load_arrays(params)
+    ctx = ctx or mx.cpu()
+    # shapes are deferred until a forward pass: infer them on one blank image first
+    model.initialize(mx.init.Zero(), ctx=ctx)
+    first = ctx[0] if isinstance(ctx, (list, tuple)) else ctx
+    model(mx.nd.zeros((1,) + tuple(model.config()["image_shape"]), ctx=first))
+    expected = {name: p.shape for name, p in model._collect_params_with_prefix().items()}
+    missing = sorted(set(expected) - set(arrays))
+    extra = sorted(set(arrays) - set(expected))
+    wrong = sorted(n for n in set(expected) & set(arrays)
+                   if tuple(arrays[n].shape) != tuple(expected[n]))
+    if missing or extra or wrong:
+        raise CheckpointError(
+            "%s: the parameters do not fit the model of its record (%s)" % (params, "; ".join(
+                part for part in (
+                    "missing: %s" % ", ".join(missing[:3]) if missing else "",
+                    "unexpected: %s" % ", ".join(extra[:3]) if extra else "",
+                    "%s has shape %s in the file, %s in the model" % (
+                        wrong[0], tuple(arrays[wrong[0]].shape), tuple(expected[wrong[0]]))
+                    if wrong else "") if part)))
+    model.load_parameters(params, ctx=ctx)
     return model

@@ -160,9 +160,11 @@ def _train(model_cfg, train_cfg, dataset, rd, contexts, data_dir, source, progre
     except (TypeError, ValueError) as e:
         raise UsageError("bad model settings: %s" % e) from None
     warm = None
-    if init_from:  # checked before anything is written
+    if init_from:  # checked before anything is written: record, sha256, shapes
         from .pretrained import for_config
-        warm = for_config(model_config(model), init_from)
+        record, params, origin = for_config(model_config(model), init_from)
+        model_from_weights(record, params)
+        warm = (params, origin)
     path = ensure_dataset(dataset, data_dir, source, log=log.info)
     arrays, meta = load_dataset(path, require=("train_x",))
     val_key = "val_x" if "val_x" in arrays else "test_x"  # Omniglot validates on its test split
@@ -310,6 +312,11 @@ def load_model(run_dir, step=None, ctx=None):
                              "no checkpoints to choose from)" % (step, run_dir))
         record, params = pretrained.resolve(run_dir)
         return (model_from_weights(record, params, ctx),) + pretrained.run_settings(record)
+    if not os.path.exists(run_dir):
+        raise UsageError("%s: not a run directory (no readable args.json), nor "
+                         "pretrained weights (no such file; assets/pretrained has: %s; or "
+                         "give a .params file)"
+                         % (run_dir, ", ".join(pretrained.available()) or "none"))
     rd = RunDir(run_dir, writes=False)
     saved = rd.read_args("%s: not a run directory (no readable args.json)")
     try:

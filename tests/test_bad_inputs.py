@@ -416,7 +416,8 @@ def test_figures_bad_requests(tiny_run, tmp_path, data_dir):
     proc = run_script(["examples/figures.py", tiny_run, "--out", str(out), "--figure",
                        "compression", "--data_dir", data_dir])
     assert_one_line_error(proc, "--figure compression: no such figure for this DRAW run (it "
-                                "has: generation, reading, filterbank, kl_per_step)")
+                                "has: generation, nearest_training, reading, filterbank, "
+                                "kl_per_step)")
     afile = tmp_path / "afile"
     afile.write_text("x")
     proc = run_script(["examples/figures.py", tiny_run, "--out", str(afile / "sub"),

@@ -145,3 +145,80 @@ def test_committed_weights_reach_their_bound(name, data_dir, omniglot_data_dir):
                               record["source"]["train"]["binarize"], data_dir=data_dir)
     result = pretrained.check_bound(model, images)
     assert result["total"] == pytest.approx(record["check"]["total"], abs=0.01)
+
+
+def _damaged_copies(out, base):
+    """Copies of the exported ``tiny`` weights, each damaged one way: name -> (directory,
+    the message every loader gives)."""
+    from draw.files import sha256_file
+    record = json.load(open(os.path.join(out, "tiny.json")))
+    cases = {}
+
+    def copy(name):
+        d = os.path.join(base, name)
+        shutil.copytree(out, d)
+        return d
+    d = copy("not_json")
+    open(os.path.join(d, "tiny.json"), "w").write("{not json")
+    cases["not_json"] = (d, "tiny.json: not a readable JSON record")
+    d = copy("no_sha")
+    json.dump({k: v for k, v in record.items() if k != "sha256"},
+              open(os.path.join(d, "tiny.json"), "w"))
+    cases["no_sha"] = (d, "not a pretrained-weights record: missing sha256")
+    d = copy("bad_model")
+    json.dump(dict(record, model={"kind": "draw"}), open(os.path.join(d, "tiny.json"), "w"))
+    cases["bad_model"] = (d, "not a pretrained-weights record: model must be")
+    d = copy("other_model")  # a valid record of another model than the file holds
+    other = json.loads(json.dumps(record))
+    other["model"]["kwargs"]["latent_dim"] = 5
+    json.dump(other, open(os.path.join(d, "tiny.json"), "w"))
+    cases["other_model"] = (d, "the parameters do not fit the model of its record "
+                               "(decoder.gates.weight has shape")
+    d = copy("garbage")  # a params file that is not one, with its sha256 recorded
+    params = os.path.join(d, "tiny.params")
+    open(params, "wb").write(b"\x00garbage" * 100)
+    json.dump(dict(record, sha256=sha256_file(params)), open(os.path.join(d, "tiny.json"), "w"))
+    cases["garbage"] = (d, "tiny.params: unreadable parameter file")
+    return cases
+
+
+@pytest.fixture(scope="module")
+def damaged(exported, tmp_path_factory):
+    return _damaged_copies(exported[1], str(tmp_path_factory.mktemp("damaged")))
+
+
+CASES = ["not_json", "no_sha", "bad_model", "other_model", "garbage"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_get_model_raises_one_documented_error(damaged, case):
+    directory, message = damaged[case]
+    with pytest.raises(CheckpointError) as e:
+        draw.get_model("tiny", pretrained=directory)
+    assert message in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_tools_refuse_damaged_weights_in_one_line(damaged, case, tmp_path, data_dir):
+    """sample.py, evaluate.py and a warm start: one line, exit status 2, nothing written."""
+    directory, message = damaged[case]
+    weights = os.path.join(directory, "tiny.params")
+    out = tmp_path / "out"
+    assert_one_line_error(run_script(["examples/sample.py", weights, "--out", str(out)]),
+                          message)
+    assert_one_line_error(run_script(["examples/evaluate.py", weights, "--data_dir",
+                                      data_dir]), message)
+    logdir = tmp_path / "warm"
+    proc = run_script(TINY + ["--max_steps", "1", "--init_from", weights, "--logdir",
+                              str(logdir), "--data_dir", data_dir])
+    if case == "other_model":  # the record names another model than this run builds
+        message = "those weights are for another model"
+    assert_one_line_error(proc, message)
+    assert not out.exists() and not logdir.exists()
+
+
+def test_an_unknown_name_lists_the_pretrained_weights(tmp_path):
+    proc = run_script(["examples/evaluate.py", "draw_mnst"])
+    assert_one_line_error(proc, "draw_mnst: not a run directory (no readable args.json), "
+                                "nor pretrained weights (no such file; assets/pretrained "
+                                "has: convdraw_drawers, draw_mnist, draw_mnist_noattn")
