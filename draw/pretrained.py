@@ -12,7 +12,7 @@ import json
 import os
 
 from .errors import CheckpointError
-from .files import read_json, sha256_file, write_json
+from .files import read_json, sha256_file
 
 #: where the repository keeps the weights (beside the package, in a source checkout)
 PRETRAINED_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -183,10 +183,42 @@ def _describe(config):
         "%s=%s" % kv for kv in sorted(config["kwargs"].items())))
 
 
-def write_record(name, params_path, record, directory=PRETRAINED_DIR):
-    """Write ``<name>.json``: ``record`` plus the sha256 of ``params_path``."""
-    record = dict(record, sha256=sha256_file(params_path))
-    write_json(os.path.join(directory, name + ".json"), record)
+def publish(name, save_params, record, directory=PRETRAINED_DIR):
+    """Write the pretrained weights ``name`` as one step: ``save_params(path)`` writes the
+    parameters to a temporary name, ``<name>.json`` (``record`` plus their sha256) goes
+    to another, and both are renamed into place, the record last. A failure (e.g. a full
+    disk) leaves the weights that were there before, or none, and no temporary file; a
+    crash between the two renames leaves a file whose sha256 its old record refuses.
+
+    Returns the record written.
+
+    Raises
+    ------
+    OSError
+        Writing failed (MXNet's errors, e.g. on a full disk, become ``OSError``).
+    """
+    import errno
+
+    import mxnet as mx
+    params = os.path.join(directory, name + ".params")
+    record_path = os.path.join(directory, name + ".json")
+    tmp_params, tmp_record = ("%s.tmp-%d" % (p, os.getpid()) for p in (params, record_path))
+    try:
+        try:
+            save_params(tmp_params)
+        except mx.base.MXNetError as e:
+            raise OSError(errno.EIO, "writing the parameters failed (%s; is the disk full?)"
+                          % _last_line(e), params) from None
+        record = dict(record, sha256=sha256_file(tmp_params))
+        with open(tmp_record, "w") as f:
+            json.dump(record, f, indent=2, sort_keys=True, allow_nan=False)
+            f.write("\n")
+        os.replace(tmp_params, params)
+        os.replace(tmp_record, record_path)
+    finally:
+        for tmp in (tmp_params, tmp_record):
+            if os.path.exists(tmp):
+                os.remove(tmp)
     return record
 
 

@@ -478,9 +478,8 @@ def export_pretrained(run_dir, name, directory=None, step=None, data_dir=None, s
         origin.update(init_from=warm,
                       steps_in_all=state["step"] + pretrained.steps_before(warm))
     os.makedirs(directory, exist_ok=True)
-    params = os.path.join(directory, name + ".params")
-    save_parameters(model, params)
-    return pretrained.write_record(name, params, directory=directory, record={
+    return pretrained.publish(name, lambda path: save_parameters(model, path),
+                              directory=directory, record={
         "model": saved["model"], "dataset": saved["dataset"],
         "source": origin,
         "check": {"split": "test", "images": pretrained.CHECK_IMAGES, "seed": 0,

@@ -1,6 +1,8 @@
 """Test helpers: compare a block's imperative and hybridized outputs and gradients; read
 a run's curves as TensorBoard shows them."""
+import contextlib
 import json
+import os
 import subprocess
 import sys
 
@@ -98,3 +100,21 @@ def assert_one_line_error(proc, message):
     lines = proc.stderr.strip().splitlines()
     assert "Traceback" not in proc.stderr
     assert lines and lines[-1].startswith("error: ") and message in lines[-1], lines
+
+
+@contextlib.contextmanager
+def small_disk(path, size="300k"):
+    """A tmpfs of ``size`` mounted at ``path`` (a new directory) for the block: a disk
+    that fills up. Skips the test where the machine cannot mount one (it needs root),
+    and says so."""
+    import pytest
+    os.makedirs(str(path))
+    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%s" % size, "tmpfs",
+                            str(path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True)
+    if mount.returncode != 0:
+        pytest.skip("this machine cannot mount a tmpfs (needs root): %s" % mount.stdout.strip())
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", str(path)])

@@ -222,3 +222,32 @@ def test_an_unknown_name_lists_the_pretrained_weights(tmp_path):
     assert_one_line_error(proc, "draw_mnst: not a run directory (no readable args.json), "
                                 "nor pretrained weights (no such file; assets/pretrained "
                                 "has: convdraw_drawers, draw_mnist, draw_mnist_noattn")
+
+
+def test_export_on_a_full_disk_publishes_nothing(exported, tmp_path, data_dir):
+    """Parameters and record are written to temporary names and renamed together: a
+    disk too small for the parameters is one line, and leaves neither file nor a
+    temporary one; weights exported there before are left as they were."""
+    from .helpers import small_disk
+    run_dir, out = exported
+    with small_disk(tmp_path / "disk", size="12k") as disk:
+        proc = run_script(["examples/export_pretrained.py", run_dir, "--name", "tiny",
+                           "--out", str(disk), "--data_dir", data_dir])
+        assert proc.returncode == 2, proc.stderr[-2000:]
+        assert "Traceback" not in proc.stderr
+        last = proc.stderr.strip().splitlines()[-1]
+        assert last.startswith("error: ") and ("No space left on device" in last
+                                               or "is the disk full?" in last), last
+        assert os.listdir(str(disk)) == []
+    again = run.export_pretrained(run_dir, "tiny", directory=str(tmp_path / "w"),
+                                  data_dir=data_dir)
+    before = {f: open(os.path.join(str(tmp_path / "w"), f), "rb").read()
+              for f in ("tiny.params", "tiny.json")}
+
+    def fail(path):
+        open(path, "wb").write(b"partial")
+        raise OSError(28, "No space left on device", path)
+    with pytest.raises(OSError):
+        pretrained.publish("tiny", fail, again, directory=str(tmp_path / "w"))
+    assert {f: open(os.path.join(str(tmp_path / "w"), f), "rb").read()
+            for f in os.listdir(str(tmp_path / "w"))} == before

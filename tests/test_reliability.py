@@ -19,7 +19,7 @@ from draw.errors import TrainingError
 from draw.train import Trainer
 
 from .conftest import ROOT, run_script
-from .helpers import tensorboard_scalars
+from .helpers import small_disk, tensorboard_scalars
 
 STEPS = 300
 RUN = ["examples/train_mnist.py", "-s", "4", "-u", "32", "-l", "8", "-b", "50",
@@ -332,13 +332,7 @@ def test_second_signal_stops_at_once():
 def test_full_disk_is_one_line_not_a_hang(tmp_path, data_dir):
     """A run directory on a 300 KB tmpfs fills up within a few checkpoints: the run ends
     with one error line and exit status 2, without a traceback and without hanging."""
-    small = tmp_path / "small"
-    small.mkdir()
-    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(small)],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if mount.returncode != 0:
-        pytest.skip("this machine cannot mount a tmpfs (needs root): %s" % mount.stdout.strip())
-    try:
+    with small_disk(tmp_path / "small", size="300k") as small:
         proc = run_script(RUN + ["--max_steps", "2000", "--checkpoint_every", "20",
                                  "--logdir", str(small / "run"), "--data_dir", data_dir],
                           timeout=300)
@@ -347,5 +341,3 @@ def test_full_disk_is_one_line_not_a_hang(tmp_path, data_dir):
         last = proc.stderr.strip().splitlines()[-1]
         assert last.startswith("error: ") and ("No space left on device" in last
                                                or "is the disk full?" in last), last
-    finally:
-        subprocess.run(["umount", str(small)])
