@@ -71,6 +71,30 @@ def non_negative_float(value):
     return v
 
 
+def bounded_int(low, high):
+    """An argparse type: an integer in [low, high] (sizes whose memory or time grows
+    with them get an upper bound, so a typo is refused instead of tried)."""
+    def parse(value):
+        v = int(value)
+        if not low <= v <= high:
+            raise argparse.ArgumentTypeError("must be between %d and %d, got %s"
+                                             % (low, high, value))
+        return v
+    parse.__name__ = "integer"
+    return parse
+
+
+#: seeds of NumPy's RandomState (figures, sampling, evaluation noise)
+seed_int = bounded_int(0, 2 ** 32 - 1)
+
+
+def finite_float(value):
+    v = float(value)
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError("must be a finite number, got %s" % value)
+    return v
+
+
 def unit_interval_float(value):
     v = float(value)
     if not 0 < v <= 1:
@@ -147,6 +171,9 @@ def add_train_args(parser, **defaults):
                         "(default %(default)s)")
     o.add_argument("--resume", metavar="DIR", default=None,
                    help="continue the run in DIR from its newest checkpoint")
+    o.add_argument("--accept_other_data", action="store_true",
+                   help="with --resume: continue although the converted dataset differs "
+                        "from the one the run recorded (its sha256)")
     o.add_argument("--init_from", metavar="WEIGHTS", default=None,
                    help="warm start a new run from pretrained weights: a name in "
                         "assets/pretrained or a .params file with its .json record "
@@ -217,6 +244,9 @@ def train(args, model_cfg, dataset, explicit=(), **settings):
     where = dict(contexts=contexts(args), data_dir=args.data_dir, source=args.source,
                  progress=not args.no_progress)
     config = train_config(args, **settings)
+    if args.accept_other_data and not args.resume:
+        raise UsageError("--accept_other_data is for --resume (a new run records the "
+                         "dataset it trains on)")
     if args.resume:
         if "logdir" in explicit and args.logdir != args.resume:
             raise UsageError("--logdir %s and --resume %s name different runs: give only "
@@ -226,7 +256,8 @@ def train(args, model_cfg, dataset, explicit=(), **settings):
                              "own checkpoint: give one of them" % args.resume)
         requested = dict(model_cfg["kwargs"], dataset=dataset, **config.to_dict())
         changes = {k: v for k, v in requested.items() if k in explicit}
-        return run.resume(args.resume, changes=changes, kind=model_cfg["kind"], **where)
+        return run.resume(args.resume, changes=changes, kind=model_cfg["kind"],
+                          accept_other_data=args.accept_other_data, **where)
     return run.train(model_cfg, config, dataset, args.logdir, init_from=args.init_from,
                      **where)
 
@@ -288,7 +319,7 @@ def curves(args):
     """``examples/curves.py``: plot the runs' curves, print the written paths. A
     warm-started run's steps continue those of the weights it began from
     (:func:`draw.curves.steps_before`)."""
-    from .curves import plot_curves, read_csv, scalar_events, steps_before, training_hours
+    from .curves import read_csv
     labels = args.label or [os.path.basename(os.path.normpath(r)) for r in args.runs]
     if len(labels) != len(args.runs):
         raise UsageError("give one --label per run (%d runs, %d labels)"
@@ -299,8 +330,21 @@ def curves(args):
     if len(set(labels) | set(earlier)) != len(labels) + len(earlier):
         raise UsageError("the runs need distinct labels (got %s): give --label"
                          % ", ".join(list(earlier) + labels))
-    from .files import writable_dir
-    writable_dir(os.path.dirname(os.path.abspath(args.out)), "--out")
+    from .files import output_dir
+    if args.ylim and not args.ylim[0] < args.ylim[1]:
+        raise UsageError("--ylim %g %g: LOW must be below HIGH" % tuple(args.ylim))
+    if os.path.isdir(args.out):
+        raise UsageError("--out %s is a directory; give a .png file name" % args.out)
+    if not args.out.lower().endswith(".png"):
+        raise UsageError("--out %s: give a .png file name (the numbers go beside it as "
+                         ".csv)" % args.out)
+    with output_dir(os.path.dirname(os.path.abspath(args.out)), "--out"):
+        return _curves(args, labels, earlier)
+
+
+def _curves(args, labels, earlier):
+    """:func:`curves` once its output directory exists."""
+    from .curves import plot_curves, scalar_events, steps_before, training_hours
     tags = args.tag or DEFAULT_CURVE_TAGS
     runs = {label: scalar_events(run_dir, list(tags) + ["train/loss"])  # one read per run
             for label, run_dir in zip(labels, args.runs)}

@@ -27,6 +27,9 @@ KVSTORES = ("device", "local", "nccl", "dist_sync", "dist_device_sync")
 #: Omniglot splits (see :mod:`draw.datasets.omniglot`)
 OMNIGLOT_SPLITS = ("drawers", "alphabets")
 
+#: Most images or samples in one of the papers' picture grids (``figures.py --rows``)
+MAX_FIGURE_ROWS = 256
+
 #: Settings of an old ``args.json`` that no longer exist (read and ignored).
 RETIRED = ("num_samples",)
 

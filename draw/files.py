@@ -1,4 +1,5 @@
 """Files written whole or not at all, and JSON."""
+import contextlib
 import hashlib
 import json
 import math
@@ -62,3 +63,27 @@ def writable_dir(path, what):
     else:
         return
     raise UsageError("%s %s: cannot write there (%s)" % (what, path, reason))
+
+
+@contextlib.contextmanager
+def output_dir(path, what):
+    """The one rule for where a tool writes: ``path`` is checked (:func:`writable_dir`)
+    and created before the work; if the block fails, a directory it created is removed
+    again when it is still empty, so a failed tool leaves nothing behind. Temporary
+    files are the writers' own business (:func:`atomic_write` removes them)."""
+    writable_dir(path, what)
+    created = []
+    missing = os.path.abspath(path)
+    while not os.path.exists(missing):
+        created.append(missing)
+        missing = os.path.dirname(missing)
+    os.makedirs(path, exist_ok=True)
+    try:
+        yield path
+    except BaseException:
+        for folder in created:  # innermost first
+            try:
+                os.rmdir(folder)
+            except OSError:
+                break
+        raise

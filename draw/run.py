@@ -26,7 +26,7 @@ from .datasets import ensure_dataset, load_dataset
 from .distributed import create_kvstore
 from .errors import CheckpointError, DatasetError, TrainingError, UsageError
 from .evaluate import importance_weighted_bound, model_bound
-from .files import without_nonfinite, writable_dir, write_json
+from .files import output_dir, without_nonfinite, write_json
 from .logs import setup_logging
 from .loss import ImportanceWeights
 from .registry import model_config, model_from_config, model_from_weights
@@ -80,7 +80,7 @@ def train(model_config, train_config, dataset, run_dir, contexts=None, data_dir=
 
 
 def resume(run_dir, changes=None, contexts=None, data_dir=None, source=None, progress=True,
-           kind=None):
+           kind=None, accept_other_data=False):
     """Continue the run in ``run_dir`` from its newest loadable checkpoint.
 
     ``changes`` are settings the caller asked for explicitly, by name: model constructor
@@ -89,7 +89,9 @@ def resume(run_dir, changes=None, contexts=None, data_dir=None, source=None, pro
     override the run's; any other that differs from the run's is refused. Devices may
     change. ``kind``: the model kind the caller trains; a run of another kind is refused.
     A run that already finished (``result.json``) is refused; one that reached its end
-    but not its final validation only finishes. Returns as :func:`train`.
+    but not its final validation only finishes. The converted dataset must be the one
+    the run recorded (its sha256 in ``args.json``); ``accept_other_data`` continues on
+    another one (logged). Returns as :func:`train`.
     """
     rd = RunDir(run_dir)
     saved = rd.read_args()
@@ -107,7 +109,7 @@ def resume(run_dir, changes=None, contexts=None, data_dir=None, source=None, pro
         **{k: v for k, v in changes.items() if k in RESUMABLE})
     try:
         return _train(saved["model"], train_cfg, saved["dataset"], rd, contexts, data_dir,
-                      source, progress, resuming=True)
+                      source, progress, resuming=True, accept_other_data=accept_other_data)
     finally:
         rd.unlock()
 
@@ -122,6 +124,24 @@ def _refuse_changes(saved, changes):
     if conflicts:
         raise UsageError("--resume: the run was started with other settings: %s; resume "
                          "without them or start a new run" % ", ".join(conflicts))
+
+
+def _check_same_data(rd, path, meta, accept):
+    """A resumed run continues on the converted dataset it trained on: the sha256 of
+    the ``.nd`` file must be the one ``args.json`` recorded (runs that recorded none are
+    not checked), unless ``accept``."""
+    recorded = (rd.read_args().get("dataset_meta") or {}).get("nd_sha256")
+    now = meta.get("nd_sha256")
+    if not recorded or recorded == now:
+        return
+    if not accept:
+        raise UsageError("--resume %s: the converted dataset %s is not the one the run "
+                         "trained on (sha256 %s..., the run recorded %s...); convert the "
+                         "original files again, or pass --accept_other_data to continue on "
+                         "this one" % (rd.path, path, str(now)[:12], recorded[:12]))
+    log.warning("%s: continuing on another converted dataset than the run trained on "
+                "(sha256 %s..., recorded %s...): --accept_other_data", rd.path,
+                str(now)[:12], recorded[:12])
 
 
 def _refuse_schedule_jump(saved, changes):
@@ -142,7 +162,7 @@ def _refuse_schedule_jump(saved, changes):
 
 
 def _train(model_cfg, train_cfg, dataset, rd, contexts, data_dir, source, progress,
-           resuming, init_from=None):
+           resuming, init_from=None, accept_other_data=False):
     start = time.time()
     setup_logging()
     ctxs = contexts or [mx.cpu()]
@@ -151,6 +171,8 @@ def _train(model_cfg, train_cfg, dataset, rd, contexts, data_dir, source, progre
     if not resuming and rd.writes:
         rd.check_new()
     if resuming:
+        if not rd.steps():  # refused before anything (lock, log) is written
+            raise CheckpointError("%s: no checkpoint found" % rd.path)
         rd.lock()  # before anything is read or written: one process per run
     if train_cfg.batch_size % num_workers:
         raise UsageError("--batch_size %d (global) is not divisible by the %d workers"
@@ -182,6 +204,8 @@ def _train(model_cfg, train_cfg, dataset, rd, contexts, data_dir, source, progre
                                                   train_cfg.batch_size, num_workers))
     except ValueError as e:
         raise UsageError(str(e)) from None
+    if resuming:
+        _check_same_data(rd, path, meta, accept_other_data)
     val = arrays[val_key]
     if train_cfg.binarize == "dynamic":  # evaluate on one fixed binarization of the val set
         val = fixed_binarization(val)
@@ -341,10 +365,10 @@ def sample(run_dir, out_dir=None, num_samples=64, step=None, ctx=None, seed=None
         raise UsageError("-n %d: draw between 1 and %d images per call"
                          % (num_samples, MAX_SAMPLES))
     out_dir = out_dir or _default_out(run_dir)
-    writable_dir(out_dir, "--out")
-    model, _, _ = load_model(run_dir, step, ctx)
-    return write_samples(model, out_dir, n=num_samples, ctx=ctx or mx.cpu(),
-                         seed=seed, gif=gif, boxes=boxes, prefix=prefix)
+    with output_dir(out_dir, "--out"):
+        model, _, _ = load_model(run_dir, step, ctx)
+        return write_samples(model, out_dir, n=num_samples, ctx=ctx or mx.cpu(),
+                             seed=seed, gif=gif, boxes=boxes, prefix=prefix)
 
 
 def evaluate(run_dir, split="test", num_images=0, batch_size=100, step=None, contexts=None,
@@ -365,7 +389,11 @@ def evaluate(run_dir, split="test", num_images=0, batch_size=100, step=None, con
     if json_path:  # before the long work
         if os.path.isdir(json_path):
             raise UsageError("--json %s is a directory; give a file name" % json_path)
-        writable_dir(os.path.dirname(os.path.abspath(json_path)), "--json")
+        with output_dir(os.path.dirname(os.path.abspath(json_path)), "--json"):
+            result = evaluate(run_dir, split, num_images, batch_size, step, contexts,
+                              data_dir, source, seed, None, iw_samples, progress)
+            write_json(json_path, without_nonfinite(result)[0])
+            return result
     model, saved, state = load_model(run_dir, step, ctxs[0])
     images = _split_images(saved, split, num_images, data_dir, source)
     result = model_bound(model, images, batch_size, ctxs, seed)
@@ -373,8 +401,6 @@ def evaluate(run_dir, split="test", num_images=0, batch_size=100, step=None, con
                   dataset=saved["dataset"])
     if iw_samples:
         result.update(_iw_summary(model, images, iw_samples, batch_size, ctxs[0], progress))
-    if json_path:
-        write_json(json_path, without_nonfinite(result)[0])
     return result
 
 
@@ -388,12 +414,13 @@ def figures(run_dir, out_dir=None, names=None, step=None, ctx=None, seed=0, rows
     ``num_images``: test images the averaged figures (KL per step, rate-distortion) use.
     Everything is checked before anything is written. Returns the written paths.
     """
-    from tqdm import tqdm
-
     from . import figures as fig
+    from .config import MAX_FIGURE_ROWS
     for name, value in (("--rows", rows), ("--num_images", num_images)):
         if value < 1:
             raise UsageError("%s %d: give a positive number" % (name, value))
+    if rows > MAX_FIGURE_ROWS:
+        raise UsageError("--rows %d: at most %d images per grid" % (rows, MAX_FIGURE_ROWS))
     out_dir = out_dir or _default_out(run_dir, "figures")
     ctx = ctx or mx.cpu()
     model, saved, state = load_model(run_dir, step, ctx)
@@ -402,8 +429,18 @@ def figures(run_dir, out_dir=None, names=None, step=None, ctx=None, seed=0, rows
     if unknown:
         raise UsageError("--figure %s: no such figure for this %s run (it has: %s)"
                          % (", ".join(unknown), _model_name(model), ", ".join(have)))
-    writable_dir(out_dir, "--out")
     names = [n for n in have if n in names] if names else list(have)
+    with output_dir(out_dir, "--out"):
+        written = _draw_figures(fig, model, saved, names, out_dir, ctx, seed, rows,
+                                num_images, batch_size, data_dir, source, progress)
+    log.info("%s step %d: wrote %d files to %s", run_dir, state["step"], len(written), out_dir)
+    return written
+
+
+def _draw_figures(fig, model, saved, names, out_dir, ctx, seed, rows, num_images,
+                  batch_size, data_dir, source, progress):
+    """The figures ``names`` of :func:`figures`, into the existing ``out_dir``."""
+    from tqdm import tqdm
     needs_test = [n for n in names if n not in ("generation", "nearest_training")]
     images = _split_images(saved, "test", max(rows, num_images), data_dir, source) \
         .astype("float32").asnumpy() if needs_test else None
@@ -416,8 +453,7 @@ def figures(run_dir, out_dir=None, names=None, step=None, ctx=None, seed=0, rows
         "nearest_training": lambda: fig.nearest_training(model, train, out_dir,
                                                          num_samples=rows, seed=seed,
                                                          ctx=ctx),
-        "reading": lambda: fig.reading(model, images[:min(rows, 4)], out_dir, seed=seed,
-                                       ctx=ctx),
+        "reading": lambda: fig.reading(model, images[:rows], out_dir, seed=seed, ctx=ctx),
         "filterbank": lambda: fig.filterbank(images[0], out_dir),
         "kl_per_step": lambda: fig.kl_per_step(model, images[:num_images], out_dir,
                                                seed=seed, batch_size=batch_size, ctx=ctx),
@@ -427,11 +463,9 @@ def figures(run_dir, out_dir=None, names=None, step=None, ctx=None, seed=0, rows
                                                        seed=seed, batch_size=batch_size,
                                                        ctx=ctx),
     }
-    os.makedirs(out_dir, exist_ok=True)
     written = []
     for name in tqdm(names, unit="figure", disable=not progress, desc="figures"):
         written += jobs[name]()
-    log.info("%s step %d: wrote %d files to %s", run_dir, state["step"], len(written), out_dir)
     return written
 
 
@@ -460,14 +494,20 @@ def export_pretrained(run_dir, name, directory=None, step=None, data_dir=None, s
     import re
 
     from . import pretrained
-    from .rundir import save_parameters
     if not re.match(r"^[A-Za-z0-9_.-]+$", name):
         raise UsageError("--name %r: use letters, digits, '_', '.' and '-' only" % name)
     if pretrained.is_spec(run_dir):
         raise UsageError("%s are pretrained weights already; export a run directory"
                          % run_dir)
     directory = directory or pretrained.PRETRAINED_DIR
-    writable_dir(directory, "--out")
+    with output_dir(directory, "--out"):
+        return _export(run_dir, name, directory, step, data_dir, source)
+
+
+def _export(run_dir, name, directory, step, data_dir, source):
+    """:func:`export_pretrained` into the existing ``directory``."""
+    from . import pretrained
+    from .rundir import save_parameters
     model, saved, state = load_model(run_dir, step)
     images = _split_images(saved, "test", pretrained.CHECK_IMAGES, data_dir, source)
     result = pretrained.check_bound(model, images)
@@ -477,7 +517,6 @@ def export_pretrained(run_dir, name, directory=None, step=None, data_dir=None, s
         warm = saved["init_from"]  # updates of the whole chain
         origin.update(init_from=warm,
                       steps_in_all=state["step"] + pretrained.steps_before(warm))
-    os.makedirs(directory, exist_ok=True)
     return pretrained.publish(name, lambda path: save_parameters(model, path),
                               directory=directory, record={
         "model": saved["model"], "dataset": saved["dataset"],

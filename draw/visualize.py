@@ -2,10 +2,11 @@
 
 All functions take NumPy arrays in [0, 1] in NCHW layout and return or write uint8 RGB.
 """
-import os
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+from .files import atomic_write
 
 
 def make_grid(images, nrow=None, padding=1, pad_value=0.5):
@@ -63,9 +64,7 @@ def sequence_strip(canvases, num_samples=8, num_frames=8):
 
 def save_png(path, image):
     """Write a uint8 (H, W, 3) array as PNG, atomically."""
-    tmp = "%s.tmp-%d.png" % (path, os.getpid())
-    Image.fromarray(image).save(tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: Image.fromarray(image).save(tmp, format="PNG"))
 
 
 def window_box(window, glimpses):
@@ -146,7 +145,7 @@ def canvas_frames(canvases, windows=None, write_size=None, nrow=None, scale=2, p
 
 def save_gif(path, frames, duration=0.08, final_hold=1.0):
     """Write PIL frames as a looping animated GIF (the last frame held longer), atomically."""
-    tmp = "%s.tmp-%d.gif" % (path, os.getpid())
     durations = [int(duration * 1000)] * (len(frames) - 1) + [int(final_hold * 1000)]
-    frames[0].save(tmp, save_all=True, append_images=frames[1:], duration=durations, loop=0)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: frames[0].save(
+        tmp, format="GIF", save_all=True, append_images=frames[1:], duration=durations,
+        loop=0))

@@ -9,7 +9,7 @@ needs pip install -e '.[viz]'): a PNG with one panel per tag and the numbers as 
 """
 import sys
 
-from draw.cli import curves, main, script_parser
+from draw.cli import curves, finite_float, main, script_parser
 
 
 def parser():
@@ -24,7 +24,7 @@ def parser():
     p.add_argument("--csv", action="append", default=None,
                    help="also draw the curves of a CSV this tool wrote (repeatable), e.g. "
                         "the first part of a warm-started run whose directory is gone")
-    p.add_argument("--ylim", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
+    p.add_argument("--ylim", type=finite_float, nargs=2, default=None, metavar=("LOW", "HIGH"),
                    help="y range of every panel")
     return p
 

@@ -10,20 +10,21 @@ Omniglot: train/test).
 """
 import sys
 
-from draw.cli import add_data_args, evaluate, main, non_negative_int, positive_int, script_parser
+from draw.cli import add_data_args, bounded_int, evaluate, main, script_parser, seed_int
 
 
 def parser():
     p = script_parser(__doc__, run_dir=True, pretrained=True)
     p.add_argument("--split", choices=("train", "val", "test"), default="test",
                    help="data split (default test)")
-    p.add_argument("--num_images", type=non_negative_int, default=0,
+    p.add_argument("--num_images", type=bounded_int(0, 10 ** 8), default=0,
                    help="evaluate the first N images only, 0 = all")
-    p.add_argument("--batch_size", "-b", type=positive_int, default=500)
-    p.add_argument("--seed", type=int, default=0,
+    p.add_argument("--batch_size", "-b", type=bounded_int(1, 100000), default=500,
+                   help="images (times K with --iw_samples) per forward pass (default 500)")
+    p.add_argument("--seed", type=seed_int, default=0,
                    help="seed of the latent samples (the bound is a one-sample estimate)")
     p.add_argument("--gpu", action="store_true", help="evaluate on GPU 0")
-    p.add_argument("--iw_samples", type=positive_int, default=None, metavar="K",
+    p.add_argument("--iw_samples", type=bounded_int(1, 100000), default=None, metavar="K",
                    help="also the importance-weighted bound from K posterior samples per "
                         "image (images x K forward passes)")
     p.add_argument("--no_progress", action="store_true", help="no progress bar")

@@ -15,7 +15,8 @@ generation, kl_per_step.
 """
 import sys
 
-from draw.cli import add_data_args, figures, main, positive_int, script_parser
+from draw.cli import add_data_args, bounded_int, figures, main, script_parser, seed_int
+from draw.config import MAX_FIGURE_ROWS as MAX_ROWS
 
 
 def parser():
@@ -24,10 +25,11 @@ def parser():
                    help="output directory (default: <run directory>/figures)")
     p.add_argument("--figure", action="append", default=None, metavar="NAME",
                    help="draw only this figure (repeatable; default: all of the run's kind)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the latent noise")
-    p.add_argument("--rows", type=positive_int, default=8,
-                   help="images or samples in the picture grids (default 8)")
-    p.add_argument("--num_images", type=positive_int, default=100,
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of the latent noise")
+    p.add_argument("--rows", type=bounded_int(1, MAX_ROWS), default=8,
+                   help="images or samples in the picture grids (default 8, at most %d)"
+                        % MAX_ROWS)
+    p.add_argument("--num_images", type=bounded_int(1, 100000), default=100,
                    help="test images the averaged figures use (default 100)")
     p.add_argument("--gpu", action="store_true", help="compute on GPU 0")
     p.add_argument("--no_progress", action="store_true", help="no progress bar")

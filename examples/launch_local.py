@@ -12,6 +12,7 @@ DMLC_NUM_WORKER (see README, "Several machines").
 """
 import argparse
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -21,8 +22,12 @@ import time
 
 from _tools import free_port
 
-from draw.cli import ArgumentParser, positive_int
+from draw.cli import ArgumentParser, bounded_int, positive_int
 from draw.runtime import available_cores
+
+
+#: seconds the processes get to end after SIGTERM before they are killed
+GRACE = 10
 
 
 def _pump(stream, prefix, out):
@@ -42,13 +47,13 @@ def worker_gpus(gpus, num_workers):
     return [",".join(str(g) for g in gpus[i * k:(i + 1) * k]) for i in range(num_workers)]
 
 
-def wait_listening(port, proc, timeout):
+def wait_listening(port, proc, timeout, stopped=lambda: False):
     """Wait until something accepts TCP connections on 127.0.0.1:``port``.
 
-    Returns True then, False when the process ``proc`` exits or ``timeout`` seconds pass
-    first."""
+    Returns True then, False when the process ``proc`` exits, ``stopped()`` becomes true
+    or ``timeout`` seconds pass first."""
     deadline = time.time() + timeout
-    while time.time() < deadline and proc.poll() is None:
+    while time.time() < deadline and proc.poll() is None and not stopped():
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return True
@@ -58,7 +63,7 @@ def wait_listening(port, proc, timeout):
 
 
 def launch_local(command, num_workers=2, num_servers=1, timeout=3600, port=None,
-                 out=None, worker_threads=None, gpus=None):
+                 out=None, worker_threads=None, gpus=None, grace=None):
     """Run ``command`` as ``num_workers`` workers of a dist kvstore on this machine.
 
     Starts a scheduler, waits until it listens on ``port``, then starts ``num_servers``
@@ -79,13 +84,18 @@ def launch_local(command, num_workers=2, num_servers=1, timeout=3600, port=None,
         its own through ``CUDA_VISIBLE_DEVICES``, numbered from 0 (so every worker's
         ``--gpu`` or ``--gpus 0,1`` means its own GPUs).
 
+    SIGINT and SIGTERM (in the main thread) stop it like the timeout: every process gets
+    SIGTERM (the trainers checkpoint on it), what has not ended ``grace`` seconds
+    (default :data:`GRACE`) later is killed.
+
     Returns
     -------
     int
         0 when every worker succeeded, else the first non-zero exit status (124 on
-        timeout).
+        timeout, 128 + the signal's number when interrupted).
     """
     out = out or sys.stderr
+    grace = GRACE if grace is None else grace
     port = port or free_port()
     base = dict(os.environ, DMLC_PS_ROOT_URI="127.0.0.1", DMLC_PS_ROOT_PORT=str(port),
                 DMLC_NUM_SERVER=str(num_servers), DMLC_NUM_WORKER=str(num_workers),
@@ -95,13 +105,24 @@ def launch_local(command, num_workers=2, num_servers=1, timeout=3600, port=None,
     worker_env = dict(base, DMLC_ROLE="worker", OMP_NUM_THREADS=str(threads))
     server_cmd = [sys.executable, "-c", "import mxnet"]
     procs, pumps = [], []
-    services = [subprocess.Popen(server_cmd, env=dict(service, DMLC_ROLE="scheduler"))]
     visible = worker_gpus(gpus, num_workers) if gpus else [None] * num_workers
+    received = []
+
+    def on_signal(signum, frame):
+        received.append(signum)
+    saved = {}
+    if threading.current_thread() is threading.main_thread():
+        saved = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    deadline = time.time() + timeout
+    services = [subprocess.Popen(server_cmd, env=dict(service, DMLC_ROLE="scheduler"))]
     try:
         # The others start once the scheduler holds its port: a server or worker binds a
         # port the OS hands out, which could otherwise be the one free_port() just freed
         # (ps-lite then fails with "Check failed: is_scheduler_").
-        if not wait_listening(port, services[0], timeout=min(timeout, 120)):
+        if not wait_listening(port, services[0], timeout=120,
+                              stopped=lambda: bool(received)):
+            if received:
+                return _interrupted(received[0], out, grace)
             out.write("launch_local: the scheduler did not listen on 127.0.0.1:%d\n" % port)
             return 1
         services += [subprocess.Popen(server_cmd, env=dict(service, DMLC_ROLE="server"))
@@ -116,12 +137,13 @@ def launch_local(command, num_workers=2, num_servers=1, timeout=3600, port=None,
             t.start()
             procs.append(p)
             pumps.append(t)
-        deadline = time.time() + timeout
         status = None
         while status is None:
             codes = [p.poll() for p in procs]
             failed = [c for c in codes if c not in (None, 0)]
-            if failed:
+            if received:
+                status = _interrupted(received[0], out, grace)
+            elif failed:
                 status = failed[0]
             elif all(c == 0 for c in codes):
                 status = 0
@@ -134,9 +156,9 @@ def launch_local(command, num_workers=2, num_servers=1, timeout=3600, port=None,
                 status = 124
             else:
                 time.sleep(0.1)
-        for t in pumps:
-            t.join(timeout=5)
         if status == 0:  # servers exit once the workers have finalised
+            for t in pumps:
+                t.join(timeout=5)
             end = time.time() + 30
             while time.time() < end and any(s.poll() is None for s in services):
                 time.sleep(0.1)
@@ -145,21 +167,35 @@ def launch_local(command, num_workers=2, num_servers=1, timeout=3600, port=None,
         for p in procs + services:
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
-        end = time.time() + 10
+        end = time.time() + grace
         for p in procs + services:
             try:
                 p.wait(max(0.1, end - time.time()))
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+        for t in pumps:  # the rest of the workers' output
+            t.join(timeout=1)
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+def _interrupted(signum, out, grace):
+    name = signal.Signals(signum).name
+    out.write("launch_local: %s received; stopping every process (killed after %g s)\n"
+              % (name, grace))
+    return 128 + signum
 
 
 def parser():
     p = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--num_workers", "-n", type=positive_int, default=2)
-    p.add_argument("--num_servers", "-s", type=positive_int, default=1)
+    p.add_argument("--num_workers", "-n", type=bounded_int(1, 256), default=2)
+    p.add_argument("--num_servers", "-s", type=bounded_int(1, 256), default=1)
     p.add_argument("--timeout", type=positive_int, default=24 * 3600,
                    help="stop everything after this many seconds (default one day)")
+    p.add_argument("--grace", type=bounded_int(0, 600), default=GRACE,
+                   help="seconds the processes get to end after SIGTERM (at the end, on "
+                        "timeout or interrupt) before they are killed (default %(default)s)")
     p.add_argument("--worker_threads", type=positive_int, default=None,
                    help="OMP_NUM_THREADS of each worker (default: cores / workers, "
                         "here %d cores)" % available_cores())
@@ -192,9 +228,14 @@ def main(argv):
                 "to share out among the %d workers" % args.num_workers)
     if command[0] in ("python", "python3"):
         command[0] = sys.executable
+    if shutil.which(command[0]) is None:
+        p.error("the worker command %s is not an executable program" % command[0])
     status = launch_local(command, num_workers=args.num_workers, num_servers=args.num_servers,
-                          timeout=args.timeout, worker_threads=args.worker_threads, gpus=gpus)
-    if status:
+                          timeout=args.timeout, worker_threads=args.worker_threads, gpus=gpus,
+                          grace=args.grace)
+    if status > 128 and status - 128 in (signal.SIGINT, signal.SIGTERM):
+        print("error: interrupted (%s)" % signal.Signals(status - 128).name, file=sys.stderr)
+    elif status:
         print("error: distributed run failed (status %d)" % status, file=sys.stderr)
     sys.exit(status)
 

@@ -8,7 +8,7 @@ red).
 """
 import sys
 
-from draw.cli import main, positive_int, sample, script_parser
+from draw.cli import main, positive_int, sample, script_parser, seed_int
 
 
 def parser():
@@ -16,7 +16,7 @@ def parser():
     p.add_argument("--out", default=None, help="output directory (default: the run directory)")
     p.add_argument("--prefix", default="samples", help="file name prefix (default samples)")
     p.add_argument("--num_samples", "-n", type=positive_int, default=64)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_int, default=0)
     p.add_argument("--gpu", action="store_true", help="sample on GPU 0")
     p.add_argument("--no_gif", action="store_true", help="write only the PNG grid")
     p.add_argument("--no_boxes", action="store_true", help="no attention boxes in the GIF")

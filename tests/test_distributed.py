@@ -1,8 +1,11 @@
 """MXNet's parameter server on 127.0.0.1: a scheduler, one server and two workers."""
 import os
 import re
+import signal
+import time
 
 import numpy as np
+import pytest
 
 from .conftest import run_script
 from .helpers import tensorboard_scalars
@@ -101,3 +104,74 @@ def test_launcher_waits_for_the_scheduler_port():
     exited = subprocess.Popen([sys.executable, "-c", "pass"])
     exited.wait()
     assert not launcher.wait_listening(launcher.free_port(), exited, timeout=30)
+
+
+#: a worker that writes its pid into the directory it is given, then sleeps; with
+#: "ignore" it ignores SIGTERM (a worker stuck in a collective operation)
+SLEEPER = ("import os, signal, sys, time\n"
+           "open(os.path.join(sys.argv[1], str(os.getpid())), 'w').close()\n"
+           "if sys.argv[2] == 'ignore': signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+           "time.sleep(600)\n")
+
+
+def _children(pid):
+    with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+        return [int(v) for v in f.read().split()]
+
+
+def _alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _start_launcher(tmp_path, mode="plain", extra=()):
+    import subprocess
+    import sys
+    from .conftest import ROOT
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    proc = subprocess.Popen([sys.executable, "examples/launch_local.py", "-n", "2"]
+                            + list(extra) + ["--", sys.executable, "-c", SLEEPER, str(pids),
+                                             mode, "dist_sync"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.time() + 60
+    while len(os.listdir(str(pids))) < 2:
+        assert time.time() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    return proc, _children(proc.pid)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_launcher_signal_stops_every_process(tmp_path, sig):
+    """SIGTERM or SIGINT to the launcher: the scheduler, the server and both workers are
+    stopped, the launcher says so in one line, no traceback."""
+    proc, children = _start_launcher(tmp_path)
+    assert len(children) == 4  # scheduler, server, two workers
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + sig, err
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1] == "error: interrupted (%s)" % signal.Signals(sig).name
+    assert not [pid for pid in children if _alive(pid)]
+
+
+def test_launcher_timeout_kills_after_the_grace(tmp_path):
+    """Workers that ignore SIGTERM are killed --grace seconds after the --timeout."""
+    start = time.time()
+    proc, children = _start_launcher(tmp_path, "ignore", ["--timeout", "15", "--grace", "2"])
+    up = time.time()  # the workers run: the rest of the timeout, then the grace
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 124 and "timed out after 15 s" in err, err
+    assert time.time() - up < max(0, 15 - (up - start)) + 2 + 3, time.time() - up
+    assert not [pid for pid in children if _alive(pid)]
+
+
+def test_launcher_missing_worker_program_is_one_line():
+    proc = run_script(["examples/launch_local.py", "--", "no_such_program_here", "dist_sync"])
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith(
+        "error: the worker command no_such_program_here is not an executable program")
