@@ -10,7 +10,7 @@ class EvaluationStopped(Exception):
     """``evaluate_bound``'s ``stop()`` asked it to end early."""
 
 
-def evaluate_bound(net, images, batch_size, ctxs, stop=None):
+def evaluate_bound(net, images, batch_size, ctxs, stop=None, progress=None):
     """Mean negative ELBO over ``images``, in nats per image, with its two parts.
 
     Parameters
@@ -24,6 +24,8 @@ def evaluate_bound(net, images, batch_size, ctxs, stop=None):
     stop : callable, optional
         Asked before every batch; :class:`EvaluationStopped` is raised when it returns
         True (a signal need not wait for a whole validation pass).
+    progress : callable, optional
+        Called with the number of images done after every batch (a tqdm update).
 
     Returns
     -------
@@ -41,11 +43,14 @@ def evaluate_bound(net, images, batch_size, ctxs, stop=None):
         for xi in parts:
             total, recon, kl = net(xi)
             sums.append(mx.nd.stack(total.sum(), recon.sum(), kl.sum()).as_in_context(mx.cpu()))
+        if progress is not None:
+            sums[-1].wait_to_read()  # the bar follows the computation, not the queue
+            progress(len(x))
     total, recon, kl = (mx.nd.add_n(*sums) / n).asnumpy().ravel()
     return {"total": float(total), "reconstruction": float(recon), "kl": float(kl)}
 
 
-def model_bound(model, images, batch_size, ctxs, seed=0):
+def model_bound(model, images, batch_size, ctxs, seed=0, progress=None):
     """:func:`evaluate_bound` of ``model`` with its loss (one hybridized
     :class:`draw.loss.ModelWithLoss`), the latent noise seeded by ``seed``: the bound of
     ``examples/evaluate.py`` and of the pretrained weights' records."""
@@ -53,7 +58,7 @@ def model_bound(model, images, batch_size, ctxs, seed=0):
     net = ModelWithLoss(model)
     net.hybridize(static_alloc=True)
     mx.random.seed(seed)
-    return evaluate_bound(net, images, batch_size, ctxs)
+    return evaluate_bound(net, images, batch_size, ctxs, progress=progress)
 
 
 def importance_weighted_bound(weights, images, num_samples, batch_size, ctx, latent_shape,

@@ -394,9 +394,16 @@ def evaluate(run_dir, split="test", num_images=0, batch_size=100, step=None, con
                               data_dir, source, seed, None, iw_samples, progress)
             write_json(json_path, without_nonfinite(result)[0])
             return result
+    from tqdm import tqdm
     model, saved, state = load_model(run_dir, step, ctxs[0])
     images = _split_images(saved, split, num_images, data_dir, source)
-    result = model_bound(model, images, batch_size, ctxs, seed)
+    bar = tqdm(total=len(images), unit="image", disable=not progress, mininterval=1.0,
+               desc="bound on the %s split" % split, leave=False)
+    try:
+        result = model_bound(model, images, batch_size, ctxs, seed,
+                             progress=None if bar.disable else bar.update)
+    finally:
+        bar.close()
     result.update(split=split, images=len(images), step=state["step"],
                   dataset=saved["dataset"])
     if iw_samples:

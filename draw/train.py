@@ -356,8 +356,14 @@ class Trainer:
         images = self.val_images if images is None else images
         signals = self._signals
         mx.random.seed(_rng_seed(self.cfg.seed, self.state["step"], self.rank, stream=1))
-        return evaluate_bound(self.net, images, batch, self.ctxs,
-                              stop=lambda: signals is not None and signals.signal is not None)
+        bar = _progress_bar(self._bar is not None and not self._bar.disable, len(images), 0,
+                            unit="image", desc="validation", leave=False)
+        try:
+            return evaluate_bound(self.net, images, batch, self.ctxs,
+                                  progress=None if bar.disable else bar.update,
+                                  stop=lambda: signals is not None and signals.signal is not None)
+        finally:
+            bar.close()
 
     def save_checkpoint(self):
         """Checkpoint the current step (once), unless the last step was non-finite: a
@@ -455,10 +461,10 @@ class _StopSignals:
         return False
 
 
-def _progress_bar(enabled, total, initial):
+def _progress_bar(enabled, total, initial, unit="step", **kwargs):
     from tqdm import tqdm
-    return tqdm(total=total, initial=initial, unit="step", dynamic_ncols=True,
-                disable=not enabled, mininterval=1.0)
+    return tqdm(total=total, initial=initial, unit=unit, dynamic_ncols=True,
+                disable=not enabled, mininterval=1.0, **kwargs)
 
 
 def write_samples(model, out_dir, n=64, ctx=None, seed=None, gif=True, boxes=True,
