@@ -23,6 +23,23 @@ def fixed_binarization(images, seed=EVAL_BINARIZATION_SEED):
     return mx.nd.random.uniform_like(images.astype("float32")) < images
 
 
+def evaluation_subset(num_images, size, seed=0):
+    """Indices of ``size`` of ``num_images`` images: the first ``size`` of the
+    permutation ``RandomState(seed).permutation(num_images)`` (all images in their order
+    when ``size`` is 0 or not smaller). The images a figure or a check uses when it
+    cannot use a whole split: a split sorted by class (the binarized-MNIST test split
+    is) would otherwise give its first images, all of one class. The first k of a subset
+    are the subset of size k, and the indices are the same on every machine.
+
+    Returns
+    -------
+    ndarray of int64
+    """
+    if not size or size >= num_images:
+        return np.arange(num_images)
+    return np.random.RandomState(seed).permutation(num_images)[:size]
+
+
 class BatchIterator:
     """Mini-batches from an in-memory image NDArray, in a reproducible order.
 

@@ -10,7 +10,7 @@ class EvaluationStopped(Exception):
     """``evaluate_bound``'s ``stop()`` asked it to end early."""
 
 
-def evaluate_bound(net, images, batch_size, ctxs, stop=None, progress=None):
+def evaluate_bound(net, images, batch_size, ctxs, stop=None, progress=None, noise=None):
     """Mean negative ELBO over ``images``, in nats per image, with its two parts.
 
     Parameters
@@ -26,6 +26,10 @@ def evaluate_bound(net, images, batch_size, ctxs, stop=None, progress=None):
         True (a signal need not wait for a whole validation pass).
     progress : callable, optional
         Called with the number of images done after every batch (a tqdm update).
+    noise : callable, optional
+        ``noise(start, stop)`` -> the latent noise (T, stop - start, latent...) of those
+        images, passed to ``net`` as its second input (:class:`ModelWithLossAndNoise`);
+        default: ``net`` draws its own from MXNet's stream.
 
     Returns
     -------
@@ -40,8 +44,14 @@ def evaluate_bound(net, images, batch_size, ctxs, stop=None, progress=None):
             raise EvaluationStopped()
         x = images[start:start + batch_size].astype("float32")
         parts = gluon.utils.split_and_load(x, ctxs[:len(x)], even_split=False)
-        for xi in parts:
-            total, recon, kl = net(xi)
+        if noise is None:
+            inputs = [(xi,) for xi in parts]
+        else:
+            eps = gluon.utils.split_and_load(noise(start, start + len(x)), ctxs[:len(x)],
+                                             batch_axis=1, even_split=False)
+            inputs = list(zip(parts, eps))
+        for args in inputs:
+            total, recon, kl = net(*args)
             sums.append(mx.nd.stack(total.sum(), recon.sum(), kl.sum()).as_in_context(mx.cpu()))
         if progress is not None:
             sums[-1].wait_to_read()  # the bar follows the computation, not the queue
@@ -50,15 +60,34 @@ def evaluate_bound(net, images, batch_size, ctxs, stop=None, progress=None):
     return {"total": float(total), "reconstruction": float(recon), "kl": float(kl)}
 
 
+def image_noise(seed, first, count, num_steps, latent_shape):
+    """Standard-normal latent noise of images ``first .. first + count - 1`` of a set,
+    each image's from its own ``RandomState([seed, index])``: the same numbers however
+    the images are batched or spread over devices, on every machine.
+
+    Returns
+    -------
+    NDArray, shape (T, count, latent...), on the CPU
+    """
+    shape = (num_steps,) + tuple(latent_shape)
+    eps = np.stack([np.random.RandomState([seed, i]).standard_normal(shape)
+                    for i in range(first, first + count)], axis=1)
+    return mx.nd.array(eps.astype(np.float32))
+
+
 def model_bound(model, images, batch_size, ctxs, seed=0, progress=None):
     """:func:`evaluate_bound` of ``model`` with its loss (one hybridized
-    :class:`draw.loss.ModelWithLoss`), the latent noise seeded by ``seed``: the bound of
-    ``examples/evaluate.py`` and of the pretrained weights' records."""
-    from .loss import ModelWithLoss
-    net = ModelWithLoss(model)
+    :class:`draw.loss.ModelWithLossAndNoise`), each image's latent noise drawn from
+    ``seed`` and its index (:func:`image_noise`), so the bound does not depend on the
+    batch size or the devices: the bound of ``examples/evaluate.py`` and of the
+    pretrained weights' records."""
+    from .loss import ModelWithLossAndNoise
+    net = ModelWithLossAndNoise(model)
     net.hybridize(static_alloc=True)
-    mx.random.seed(seed)
-    return evaluate_bound(net, images, batch_size, ctxs, progress=progress)
+    latent = tuple(model.latent_shape())
+    return evaluate_bound(net, images, batch_size, ctxs, progress=progress,
+                          noise=lambda a, b: image_noise(seed, a, b - a, model.num_steps,
+                                                         latent))
 
 
 def importance_weighted_bound(weights, images, num_samples, batch_size, ctx, latent_shape,

@@ -95,6 +95,20 @@ class ModelWithLoss(HybridBlock):
         return self.loss(out.logits, x, out.mu_q, out.log_sigma_q, out.mu_p, out.log_sigma_p)
 
 
+class ModelWithLossAndNoise(ModelWithLoss):
+    """:class:`ModelWithLoss` with the latent noise given: ``(x, noise) -> (total,
+    reconstruction, kl)``, so that a bound can use noise drawn per image
+    (:func:`draw.evaluate.model_bound`).
+
+    Inputs: ``x`` (B, C, H, W); ``noise`` (T, B, latent...) standard normal. Outputs as
+    :class:`ModelWithLoss`.
+    """
+
+    def hybrid_forward(self, F, x, noise):
+        out = ModelOutputs(*self.model(x, noise))
+        return self.loss(out.logits, x, out.mu_q, out.log_sigma_q, out.mu_p, out.log_sigma_p)
+
+
 LOG_2PI = 1.8378770664093453  # log(2 pi)
 
 

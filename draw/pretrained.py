@@ -4,8 +4,9 @@
 configuration, the file's sha256, where the weights come from (``source``: run, step,
 and ``epoch``, the checkpoint's 0-based epoch counter, so 99 for weights written at the
 last update of the 100th epoch; a warm-started run adds ``init_from`` and
-``steps_in_all``, the updates of the whole chain) and the bound they reach on the first
-:data:`CHECK_IMAGES` test images (seed 0), which the test suite checks.
+``steps_in_all``, the updates of the whole chain) and the bound they reach on
+:data:`CHECK_IMAGES` test images (a subset drawn with seed 0,
+:func:`draw.batches.evaluation_subset`; latent noise seed 0), which the test suite checks.
 ``draw.get_model(name, pretrained=True)`` loads them.
 """
 import json
@@ -223,9 +224,13 @@ def publish(name, save_params, record, directory=PRETRAINED_DIR):
 
 
 def check_bound(model, images, ctx=None):
-    """The bound (nats per image: total, reconstruction, kl) of ``model`` on the first
-    :data:`CHECK_IMAGES` of ``images`` with noise seed 0, batches of 100: the number
+    """The bound (nats per image: total, reconstruction, kl) of ``model`` on
+    :data:`CHECK_IMAGES` of ``images`` (a whole test split: the subset of seed 0,
+    :func:`draw.batches.evaluation_subset`) with noise seed 0 (per image, so any batch
+    size gives it): the number
     stored with the weights and checked by the tests."""
     import mxnet as mx
     from .evaluate import model_bound
-    return model_bound(model, images[:CHECK_IMAGES], 100, [ctx or mx.cpu()], seed=0)
+    from .batches import evaluation_subset
+    subset = images[mx.nd.array(evaluation_subset(len(images), CHECK_IMAGES))]
+    return model_bound(model, subset, 100, [ctx or mx.cpu()], seed=0)

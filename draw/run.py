@@ -21,7 +21,7 @@ import numpy as np
 
 from . import schedule
 from .config import RESUMABLE, TrainConfig
-from .batches import fixed_binarization
+from .batches import evaluation_subset, fixed_binarization
 from .datasets import ensure_dataset, load_dataset
 from .distributed import create_kvstore
 from .errors import CheckpointError, DatasetError, TrainingError, UsageError
@@ -269,8 +269,9 @@ def _train(model_cfg, train_cfg, dataset, rd, contexts, data_dir, source, progre
 
 def split_images(dataset, split="test", num_images=0, binarize=None, data_dir=None,
                  source=None):
-    """The first ``num_images`` (0: all) images of a split of a converted dataset
-    (converted first if needed), as a run of that dataset validates on them: with
+    """``num_images`` (0: all) images of a split of a converted dataset (converted first
+    if needed), chosen by :func:`draw.batches.evaluation_subset` (seed 0), as a run of
+    that dataset validates on them: with
     ``binarize="dynamic"`` (a run's ``train.binarize``) the one fixed binarization of the
     whole split (:func:`draw.batches.fixed_binarization`; an image's draw depends on the
     array's size, so the split is binarized before it is cut).
@@ -288,7 +289,9 @@ def split_images(dataset, split="test", num_images=0, binarize=None, data_dir=No
     images = arrays[key]
     if binarize == "dynamic":
         images = fixed_binarization(images)
-    return images[:num_images] if num_images else images
+    if not num_images or num_images >= len(images):
+        return images
+    return images[mx.nd.array(evaluation_subset(len(images), num_images))]
 
 
 def _split_images(saved, split, num_images, data_dir, source):
@@ -496,8 +499,9 @@ def export_pretrained(run_dir, name, directory=None, step=None, data_dir=None, s
     """Write the parameters of a run's checkpoint (``step``, default newest) as the
     pretrained weights ``name`` (:mod:`draw.pretrained`), with their record: model,
     dataset, source run and step (for a warm-started run also the weights it began
-    from and ``steps_in_all``, the updates of the chain), and the bound on the first
-    ``CHECK_IMAGES`` test images (seed 0), which the tests check. Returns the record."""
+    from and ``steps_in_all``, the updates of the chain), and the bound on
+    ``CHECK_IMAGES`` test images (the subset of seed 0, :func:`split_images`), which the
+    tests check. Returns the record."""
     import re
 
     from . import pretrained
@@ -516,7 +520,7 @@ def _export(run_dir, name, directory, step, data_dir, source):
     from . import pretrained
     from .rundir import save_parameters
     model, saved, state = load_model(run_dir, step)
-    images = _split_images(saved, "test", pretrained.CHECK_IMAGES, data_dir, source)
+    images = _split_images(saved, "test", 0, data_dir, source)
     result = pretrained.check_bound(model, images)
     origin = {"run": os.path.basename(os.path.normpath(run_dir)), "step": state["step"],
               "epoch": state.get("epoch"), "train": saved["train"]}
@@ -529,5 +533,6 @@ def _export(run_dir, name, directory, step, data_dir, source):
         "model": saved["model"], "dataset": saved["dataset"],
         "source": origin,
         "check": {"split": "test", "images": pretrained.CHECK_IMAGES, "seed": 0,
+                  "subset": "random", "noise": "per image",
                   "total": result["total"], "reconstruction": result["reconstruction"],
                   "kl": result["kl"]}})

@@ -76,3 +76,33 @@ def test_importance_weights_match_numpy(preset):
     log_px = -ref.bernoulli_nll(logits.reshape(3, -1), x.reshape(3, -1)).sum(axis=1)
     want = log_px + log_p.sum(axis=axes) - log_q.sum(axis=axes)
     np.testing.assert_allclose(got, want, rtol=1e-9)
+
+
+def test_evaluation_subset_is_seeded_nested_and_spread():
+    from draw.batches import evaluation_subset
+    a = evaluation_subset(10000, 500)
+    assert len(set(a.tolist())) == 500 and a.min() >= 0 and a.max() < 10000
+    assert a.tolist() == evaluation_subset(10000, 500).tolist()  # the same every time
+    assert evaluation_subset(10000, 100).tolist() == a[:100].tolist()  # nested
+    assert np.histogram(a, bins=10, range=(0, 10000))[0].min() > 20  # spread over the split
+    assert evaluation_subset(50, 0).tolist() == list(range(50))
+    assert evaluation_subset(50, 80).tolist() == list(range(50))
+
+
+def test_model_bound_does_not_depend_on_batching_or_devices():
+    """Each image's noise comes from (seed, its index): any batch size and any number of
+    devices give the same bound; another seed another one."""
+    import mxnet as mx
+    from draw.evaluate import model_bound
+    from draw.model import DRAW
+    mx.random.seed(0)
+    model = DRAW(image_shape=(1, 12, 10), num_steps=3, num_recurrent_units=8, latent_dim=3,
+                 read_size=2, write_size=3)
+    model.initialize(mx.init.Xavier(), ctx=[mx.cpu(0), mx.cpu(1)])
+    images = mx.nd.array(np.random.RandomState(0).uniform(size=(23, 1, 12, 10)) > 0.5)
+    base = model_bound(model, images, 23, [mx.cpu(0)], seed=5)
+    for batch, ctxs in ((7, [mx.cpu(0)]), (4, [mx.cpu(0), mx.cpu(1)]), (23, [mx.cpu(1)])):
+        other = model_bound(model, images, batch, ctxs, seed=5)
+        for key in base:
+            assert other[key] == pytest.approx(base[key], rel=1e-5), (batch, ctxs, key)
+    assert model_bound(model, images, 23, [mx.cpu(0)], seed=6)["total"] != base["total"]
