@@ -57,13 +57,38 @@ def parse_contexts(gpu=False, gpus=None, cpus=1):
         return [mx.cpu(i) for i in range(cpus)]
     available = gpu_count()
     if available == 0:
-        raise UsageError("GPU requested but this MXNet has no CUDA support or sees no GPU: "
-                         "pip uninstall mxnet && pip install -e '.[gpu]' (needs CUDA 11.2)")
+        raise UsageError(no_gpu_message())
     if max(ids) >= available:
         raise UsageError("GPU %d requested but only %d GPU(s) visible" % (max(ids), available))
     ctxs = [mx.gpu(i) for i in ids]
     check_gpus(ctxs)
     return ctxs
+
+
+def no_gpu_message():
+    """Why no GPU can be used, and what to do: the machine has none (train on the CPU),
+    this MXNet is the CPU build on a machine with a GPU (install the GPU extra), or the
+    CUDA build sees none (the driver)."""
+    import glob
+    cuda_build = mx.runtime.Features().is_enabled("CUDA")
+    has_device = bool(glob.glob("/dev/nvidia[0-9]*")) or _has_driver()
+    if cuda_build:
+        return ("GPU requested but this MXNet (CUDA build) sees no GPU: check the NVIDIA "
+                "driver (nvidia-smi) and CUDA_VISIBLE_DEVICES")
+    if not has_device:
+        return ("GPU requested but this MXNet has no CUDA support and this machine has no "
+                "NVIDIA GPU: train on the CPU (leave out --gpu/--gpus)")
+    return ("GPU requested but this MXNet has no CUDA support (the CPU build) on a machine "
+            "with an NVIDIA GPU: pip uninstall mxnet && pip install -e '.[gpu]' (the CUDA "
+            "11.2 build, about 4 GB; see docs/gpus.md)")
+
+
+def _has_driver():
+    try:
+        ctypes.CDLL("libcuda.so.1")
+        return True
+    except OSError:
+        return False
 
 
 def gpu_properties(device_id):

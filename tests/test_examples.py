@@ -259,3 +259,21 @@ def test_importance_weighted_bound_tightens_with_k(short_run, tmp_path):
     assert results[1]["iw_bound"] - results[100]["iw_bound"] > results[100]["iw_se"]
     assert results[100]["iw_bits_per_dim"] == pytest.approx(
         results[100]["iw_bound"] / (784 * np.log(2)))
+
+
+def test_gpu_request_says_what_to_do(monkeypatch):
+    """Without a GPU the advice is to train on the CPU; the 4 GB GPU extra is advised
+    only where a GPU exists and this MXNet is the CPU build."""
+    import mxnet as mx
+    from draw import context
+    monkeypatch.setattr(context, "_has_driver", lambda: False)
+    monkeypatch.setattr("glob.glob", lambda pattern: [])
+    assert "no NVIDIA GPU: train on the CPU" in context.no_gpu_message()
+    monkeypatch.setattr(context, "_has_driver", lambda: True)
+    assert "pip install -e '.[gpu]'" in context.no_gpu_message()
+
+    class CudaBuild:
+        def is_enabled(self, name):
+            return name == "CUDA"
+    monkeypatch.setattr(mx.runtime, "Features", CudaBuild)
+    assert "check the NVIDIA driver" in context.no_gpu_message()
