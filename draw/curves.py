@@ -106,6 +106,17 @@ def training_hours(events, max_gap=900.0):
     return seconds / 3600.0, (events[-1].step if events else 0)
 
 
+#: the y-axis label of the scalars that are not in nats per image
+Y_LABELS = {"train/learning_rate": "learning rate", "train/grad_norm": "gradient norm",
+            "train/samples_per_sec": "images per second",
+            "train/nonfinite_steps": "non-finite steps"}
+
+
+def y_label(tag):
+    """The y-axis label of a scalar tag: the losses and bounds are nats per image."""
+    return Y_LABELS.get(tag, "nats per image")
+
+
 def plot_curves(runs, out_png, tags=DEFAULT_TAGS, out_csv=None, ylim=None):
     """One panel per tag, one line per run: ``runs`` is ``{label: {tag: [(step, value),
     ...]}}`` (:func:`read_scalars`, :func:`read_csv`; tags beyond ``tags`` are ignored).
@@ -130,7 +141,7 @@ def plot_curves(runs, out_png, tags=DEFAULT_TAGS, out_csv=None, ylim=None):
                         marker="o" if len(steps) < 30 else None, markersize=3)
         ax.set_title(tag, fontsize=9)
         ax.set_xlabel("step")
-        ax.set_ylabel("nats per image")
+        ax.set_ylabel(y_label(tag))
         if ylim:
             ax.set_ylim(*ylim)
         ax.grid(alpha=0.3)
