@@ -362,7 +362,17 @@ def run(argv=None):
         print(json.dumps(result))
         return result
     from draw.context import parse_contexts
+    from draw.errors import UsageError
+    from draw.files import output_dir
     parse_contexts(gpu=args.gpu)  # a clear error before any work
+    if os.path.isdir(args.json):
+        raise UsageError("--json %s is a directory; give a file name" % args.json)
+    with output_dir(os.path.dirname(os.path.abspath(args.json)), "--json"):
+        return _run(args)
+
+
+def _run(args):
+    """The measurements of :func:`run` (not a worker), once ``--json``'s directory exists."""
     report = {"machine": {"cpu": _cpu_name(), "cores": runtime.available_cores(),
                           "python": platform.python_version(),
                           "omp_num_threads": os.environ.get("OMP_NUM_THREADS")},

@@ -20,7 +20,9 @@ import urllib.request
 
 from _tools import free_port
 
-from draw.cli import script_parser
+from draw.cli import bounded_int, script_parser
+from draw.errors import UsageError
+from draw.files import output_dir
 
 
 #: pages to capture: file suffix -> URL fragment
@@ -104,15 +106,16 @@ def main(argv):
     p = script_parser(__doc__)
     p.add_argument("logdir", help="run directory (or a directory of runs)")
     p.add_argument("--out", default="tensorboard", help="output prefix (default tensorboard)")
-    p.add_argument("--width", type=int, default=1400)
-    p.add_argument("--height", type=int, default=1000)
+    p.add_argument("--width", type=bounded_int(200, 8000), default=1400)
+    p.add_argument("--height", type=bounded_int(200, 8000), default=1000)
     args = p.parse_args(argv)
     if not os.path.isdir(args.logdir):
         p.error("%s is not a directory" % args.logdir)
     try:
-        for path in capture(args.logdir, args.out, size=(args.width, args.height)):
-            print(path)
-    except ScreenshotError as e:
+        with output_dir(os.path.dirname(os.path.abspath(args.out)), "--out"):
+            for path in capture(args.logdir, args.out, size=(args.width, args.height)):
+                print(path)
+    except (ScreenshotError, UsageError) as e:
         print("error: %s" % e, file=sys.stderr)
         sys.exit(2)
 

@@ -156,3 +156,16 @@ def test_refused_resume_writes_no_log(tiny_run, tmp_path, data_dir):
                        data_dir])
     assert_one_line_error(proc, "no checkpoint found")
     assert sorted(os.listdir(str(run_dir))) == ["args.json"]
+
+
+def test_benchmark_and_screenshot_outputs_checked_first(tmp_path, tiny_run):
+    """The same rule for the benchmark's --json and the screenshot tool: refused in one
+    line before any work."""
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    proc = run_script(["examples/benchmark.py", "--tiny", "--json", str(tmp_path)])
+    assert_one_line_error(proc, "--json %s is a directory" % tmp_path)
+    proc = run_script(["examples/benchmark.py", "--tiny", "--json", str(afile / "b.json")])
+    assert_one_line_error(proc, "cannot write there (not a directory)")
+    proc = run_script(["examples/tensorboard_screenshot.py", tiny_run, "--width", "5"])
+    assert_one_line_error(proc, "argument --width: must be between 200 and 8000")
