@@ -76,9 +76,13 @@ def bounded_int(low, high):
     with them get an upper bound, so a typo is refused instead of tried)."""
     def parse(value):
         v = int(value)
-        if not low <= v <= high:
-            raise argparse.ArgumentTypeError("must be between %d and %d, got %s"
-                                             % (low, high, value))
+        if v < low:
+            raise argparse.ArgumentTypeError(
+                ("must be a positive integer, got %s" if low == 1 else
+                 "must be >= 0, got %s" if low == 0 else
+                 "must be at least %d, got %%s" % low) % value)
+        if v > high:
+            raise argparse.ArgumentTypeError("must be at most %d, got %s" % (high, value))
         return v
     parse.__name__ = "integer"
     return parse

@@ -90,22 +90,21 @@ def test_pictures_on_a_full_disk_leave_no_temporary_file(tiny_run, tmp_path):
 
 @pytest.mark.parametrize("argv, message", [
     (["examples/figures.py", "{run}", "--rows", "1000000000"],
-     "argument --rows: must be between 1 and 256"),
+     "argument --rows: must be at most 256, got 1000000000"),
     (["examples/figures.py", "{run}", "--num_images", "10000000"],
-     "argument --num_images: must be between 1 and 100000"),
-    (["examples/figures.py", "{run}", "--seed", "-1"],
-     "argument --seed: must be between 0 and 4294967295"),
+     "argument --num_images: must be at most 100000"),
+    (["examples/figures.py", "{run}", "--seed", "-1"], "argument --seed: must be >= 0, got -1"),
     (["examples/evaluate.py", "{run}", "--iw_samples", "99999999999999999999999"],
-     "argument --iw_samples: must be between 1 and 100000"),
+     "argument --iw_samples: must be at most 100000"),
     (["examples/evaluate.py", "{run}", "-b", "10000000"],
-     "argument --batch_size/-b: must be between 1 and 100000"),
+     "argument --batch_size/-b: must be at most 100000"),
     (["examples/sample.py", "{run}", "--seed", "4294967296"],
-     "argument --seed: must be between 0 and 4294967295"),
+     "argument --seed: must be at most 4294967295"),
     (["examples/curves.py", "{run}", "--ylim", "nan", "1"],
      "argument --ylim: must be a finite number, got nan"),
     (["examples/curves.py", "{run}", "--ylim", "5", "1"], "--ylim 5 1: LOW must be below"),
     (["examples/launch_local.py", "-n", "100000", "--", "x", "dist_sync"],
-     "argument --num_workers/-n: must be between 1 and 256"),
+     "argument --num_workers/-n: must be at most 256"),
 ])
 def test_size_like_flags_are_bounded(tiny_run, tmp_path, argv, message):
     before = snapshot(tiny_run)
@@ -168,4 +167,4 @@ def test_benchmark_and_screenshot_outputs_checked_first(tmp_path, tiny_run):
     proc = run_script(["examples/benchmark.py", "--tiny", "--json", str(afile / "b.json")])
     assert_one_line_error(proc, "cannot write there (not a directory)")
     proc = run_script(["examples/tensorboard_screenshot.py", tiny_run, "--width", "5"])
-    assert_one_line_error(proc, "argument --width: must be between 200 and 8000")
+    assert_one_line_error(proc, "argument --width: must be at least 200, got 5")
