@@ -8,7 +8,6 @@ from the code. ``--check`` only compares and exits with status 1 when a table is
     python docs/flag_tables.py --check
 """
 import argparse
-import importlib.util
 import os
 import re
 import sys
@@ -27,11 +26,8 @@ def _parser(script):
     folder = os.path.join(ROOT, "examples")
     if folder not in sys.path:
         sys.path.append(folder)
-    spec = importlib.util.spec_from_file_location("flags_" + script,
-                                                  os.path.join(folder, script + ".py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.parser()
+    from _tools import load_example
+    return load_example(script).parser()
 
 
 def table(parser):

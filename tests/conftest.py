@@ -66,12 +66,20 @@ def run_script(args, env=None, timeout=600):
 def load_example(name):
     """Import the tool script ``examples/<name>.py`` as a module (the tools live in
     examples/, outside the package, with their helper ``examples/_tools.py``)."""
-    import importlib.util
     folder = os.path.join(ROOT, "examples")
     if folder not in sys.path:
         sys.path.append(folder)
-    spec = importlib.util.spec_from_file_location("examples_" + name,
-                                                  os.path.join(folder, name + ".py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from _tools import load_example as load
+    return load(name)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, data_dir):
+    """A tiny DRAW run of 20 steps (checkpoints at 10 and 20) on the real data."""
+    from .test_bad_inputs import TINY
+    logdir = str(tmp_path_factory.mktemp("tiny") / "run")
+    proc = run_script(["examples/train_mnist.py"] + TINY + [
+        "--max_steps", "20", "--checkpoint_every", "10", "--logdir", logdir,
+        "--data_dir", data_dir])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return logdir

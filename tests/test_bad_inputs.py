@@ -30,16 +30,6 @@ def snapshot(directory):
     return out
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory, data_dir):
-    logdir = str(tmp_path_factory.mktemp("tiny") / "run")
-    proc = run_script(["examples/train_mnist.py"] + TINY + [
-        "--max_steps", "20", "--checkpoint_every", "10", "--logdir", logdir,
-        "--data_dir", data_dir])
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return logdir
-
-
 def copy_run(tiny_run, tmp_path):
     target = str(tmp_path / "copy")
     shutil.copytree(tiny_run, target)

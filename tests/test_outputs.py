@@ -13,17 +13,7 @@ from draw.errors import UsageError
 
 from .conftest import run_script
 from .helpers import assert_one_line_error, small_disk
-from .test_bad_inputs import TINY, snapshot
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory, data_dir):
-    logdir = str(tmp_path_factory.mktemp("tiny") / "run")
-    proc = run_script(["examples/train_mnist.py"] + TINY + [
-        "--max_steps", "20", "--checkpoint_every", "10", "--logdir", logdir,
-        "--data_dir", data_dir])
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return logdir
+from .test_bad_inputs import snapshot
 
 
 def test_output_dir_is_created_and_removed_again_on_failure(tmp_path):
