@@ -126,6 +126,7 @@ class Trainer:
         self._signals = None
         self._bar = None
         self._tick = None
+        self._clock_restarted = False
         self._consecutive_nonfinite = 0
         if state:
             self.restore_state(state)
@@ -252,6 +253,9 @@ class Trainer:
             st["step"] += 1
             st["batch"] += 1
             self._bar.update(1)
+            if not self._clock_restarted:  # the process's first step built the graph:
+                _restart_clock(self._bar)      # the ETA counts from the second
+                self._clock_restarted = True
             self._guard(finite)
             self._after_step(losses, norm)
             if stop.signal or self.done():
@@ -459,6 +463,17 @@ class _StopSignals:
         for sig, handler in self._saved.items():
             signal.signal(sig, handler)
         return False
+
+
+def _restart_clock(bar):
+    """Forget the time a tqdm bar has measured so far (keeping its count): the first
+    step of a process also builds and compiles the graph, which made the first ETA
+    shown many times too long."""
+    if bar.disable:
+        return
+    n = bar.n
+    bar.reset()
+    bar.n = bar.last_print_n = bar.initial = n
 
 
 def _progress_bar(enabled, total, initial, unit="step", **kwargs):
