@@ -43,7 +43,7 @@ from .attention import apply_read_filters, filterbank as attention_filterbank, \
     glimpse_offsets, pixel_coords
 from .files import atomic_write, write_json
 from .loss import ModelOutputs, VariationalLoss, bernoulli_nll, gaussian_kl
-from .visualize import boxed_grid, save_gif, selected_steps, window_box
+from .visualize import boxed_grid, column_labels, save_gif, selected_steps, window_box
 
 #: resolution of the matplotlib figures (pixels per inch)
 DPI = 100
@@ -121,8 +121,9 @@ def generation(model, out_dir, num_samples=8, num_columns=10, seed=0, ctx=None):
 
     The PNG has one row per sample and ``min(num_columns, T)`` columns, the canvas
     ``sigmoid(c_t)`` at evenly spaced steps (the last included); with DRAW's attention the
-    write window of that step is drawn in red. Its size is ``SCALE * (columns (W+1) + 1)``
-    by ``SCALE * (num_samples (H+1) + 1)`` pixels. The GIF shows every step of all
+    write window of that step is drawn in red; a strip on top labels each column with its
+    step (``t=1``...). Its size is ``SCALE * (columns (W+1) + 1)`` by ``SCALE *
+    (num_samples (H+1) + 1) + LABEL_HEIGHT`` pixels. The GIF shows every step of all
     samples; the JSON holds the seed, the steps shown (1-based) and, with attention, each
     shown step's write window (centre, sigma, stride delta, intensity gamma; pixels).
     """
@@ -135,8 +136,10 @@ def generation(model, out_dir, num_samples=8, num_columns=10, seed=0, ctx=None):
     tile_windows = None if windows is None else \
         windows[steps].transpose(1, 0, 2).reshape(-1, windows.shape[-1])
     png, gif, data = (_path(out_dir, "generation" + e) for e in (".png", ".gif", ".json"))
-    _save_pil(png, boxed_grid(tiles, tile_windows, model.write_size, nrow=len(steps),
-                              scale=SCALE, color=WRITE_COLOR))
+    grid = boxed_grid(tiles, tile_windows, model.write_size, nrow=len(steps), scale=SCALE,
+                      color=WRITE_COLOR)
+    _save_pil(png, column_labels(grid, ["t=%d" % (t + 1) for t in steps], tiles.shape[-1],
+                                 scale=SCALE))
     save_gif(gif, [boxed_grid(canvases[t], None if windows is None else windows[t],
                               model.write_size, scale=SCALE, color=WRITE_COLOR)
                    for t in range(model.num_steps)])
@@ -394,6 +397,9 @@ def kl_per_step(model, images, out_dir, seed=0, batch_size=100, ctx=None):
     ax.bar(steps, mean, yerr=se, color="tab:blue", ecolor="gray")
     ax.set_xlabel("step t")
     ax.set_ylabel("KL (nats)")
+    bits = ax.secondary_yaxis("right", functions=(lambda v: v / np.log(2.0),
+                                                  lambda v: v * np.log(2.0)))
+    bits.set_ylabel("KL (bits)")
     ax.set_title("KL per step, mean over %d test images (total %.2f nats)"
                  % (n, total.mean()), fontsize=9)
     fig.tight_layout()
@@ -437,8 +443,9 @@ def compression(model, images, out_dir, seed=0, ctx=None):
     One row per image of ``images`` (n, C, H, W): the input, then the reconstruction when
     the first k of T steps take z from the posterior and the rest from the learned prior,
     k = 0..T, all with the same noise. Column k = T is the model's reconstruction, k = 0
-    a sample from the prior. Size ``SCALE * ((T + 2)(W+1) + 1)`` by
-    ``SCALE * (n (H+1) + 1)`` pixels. The JSON holds, per image and k, the rate (KL of
+    a sample from the prior; a strip on top labels the columns (``input``, ``k=0`` ...).
+    Size ``SCALE * ((T + 2)(W+1) + 1)`` by ``SCALE * (n (H+1) + 1) + LABEL_HEIGHT``
+    pixels. The JSON holds, per image and k, the rate (KL of
     the first k steps) and the distortion (``-log p(x | c_T)``), in bits.
     """
     eps = latent_noise(model, len(images), seed, ctx)
@@ -446,7 +453,10 @@ def compression(model, images, out_dir, seed=0, ctx=None):
     tiles = np.concatenate([images[None].astype(np.float32), means], axis=0)
     tiles = tiles.transpose(1, 0, 2, 3, 4).reshape((-1,) + images.shape[1:])
     png, data = _path(out_dir, "compression.png"), _path(out_dir, "compression.json")
-    _save_pil(png, boxed_grid(tiles, nrow=model.num_steps + 2, scale=SCALE))
+    grid = boxed_grid(tiles, nrow=model.num_steps + 2, scale=SCALE)
+    _save_pil(png, column_labels(grid, ["input"] + ["k=%d" % k for k in
+                                                    range(model.num_steps + 1)],
+                                 tiles.shape[-1], scale=SCALE))
     bits = 1 / np.log(2.0)
     write_json(data, {"figure": "compression", "seed": seed, "num_steps": model.num_steps,
                       "columns": ["input"] + ["k=%d" % k for k in range(model.num_steps + 1)],

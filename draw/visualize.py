@@ -4,7 +4,7 @@ All functions take NumPy arrays in [0, 1] in NCHW layout and return or write uin
 """
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from .files import atomic_write
 
@@ -121,6 +121,26 @@ def boxed_grid(images, windows=None, glimpses=None, nrow=None, scale=2, padding=
         if box[2] > box[0] and box[3] > box[1]:
             draw.rectangle(box, outline=color)
     return img
+
+
+#: height in pixels of the label strip :func:`column_labels` adds above a grid
+LABEL_HEIGHT = 14
+
+
+def column_labels(image, labels, tile_width, padding=1, scale=2):
+    """``image`` (a PIL grid of :func:`boxed_grid`) with a strip of :data:`LABEL_HEIGHT`
+    pixels on top holding ``labels[i]`` centred over column ``i`` (e.g. the step each
+    column shows). ``tile_width`` is the grid's image width W before ``scale``."""
+    out = Image.new("RGB", (image.width, image.height + LABEL_HEIGHT), (255, 255, 255))
+    out.paste(image, (0, LABEL_HEIGHT))
+    draw = ImageDraw.Draw(out)
+    font = ImageFont.load_default()
+    for col, text in enumerate(labels):
+        centre = (padding + col * (tile_width + padding) + tile_width / 2.0) * scale
+        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+        draw.text((centre - (right - left) / 2.0, (LABEL_HEIGHT - (bottom - top)) / 2.0 - top),
+                  text, fill=(0, 0, 0), font=font)
+    return out
 
 
 def canvas_frames(canvases, windows=None, write_size=None, nrow=None, scale=2, padding=1):

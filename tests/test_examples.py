@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from draw.visualize import LABEL_HEIGHT
+
 from .conftest import load_example, run_script
 from .helpers import tensorboard_scalars
 
@@ -212,7 +214,7 @@ def test_train_omniglot_convdraw_short_run(tmp_path, omniglot_data_dir):
          "generation.png", "generation.gif", "generation.json", "nearest_training.png",
          "nearest_training.csv", "kl_per_step.png", "kl_per_step.csv"])
     grid = Image.open(os.path.join(logdir, "figures", "compression.png"))
-    assert grid.size == (2 * ((3 + 2) * 29 + 1), 2 * (4 * 29 + 1))  # T = 3: k = 0..3
+    assert grid.size == (2 * ((3 + 2) * 29 + 1), 2 * (4 * 29 + 1) + LABEL_HEIGHT)  # k = 0..3
 
 
 def test_tensorboard_server_serves_the_run(short_run, monkeypatch):

@@ -12,6 +12,7 @@ from convdraw.model import ConvDRAW
 from draw import figures
 from draw.loss import VariationalLoss
 from draw.model import DRAW
+from draw.visualize import LABEL_HEIGHT
 
 H, W = 12, 10  # not square, not a multiple of 8
 
@@ -99,7 +100,8 @@ def test_generation(kind, draw_model, convdraw_model, tmp_path):
                                                  "generation.json"]
     cols = min(4, model.num_steps)
     image = png(paths[0])
-    assert image.shape == (2 * (3 * (H + 1) + 1), 2 * (cols * (W + 1) + 1), 3)
+    assert image.shape == (2 * (3 * (H + 1) + 1) + LABEL_HEIGHT, 2 * (cols * (W + 1) + 1), 3)
+    assert (image[:LABEL_HEIGHT] < 128).any()  # the step labels, dark on white
     red = (image[..., 0] == 255) & (image[..., 1] == 0) & (image[..., 2] == 0)
     assert red.any() == (kind == "draw")  # the write window
     assert Image.open(paths[1]).n_frames == model.num_steps
@@ -181,7 +183,8 @@ def test_compression_grid_columns(convdraw_model, images, tmp_path):
     model, n, t = convdraw_model, 3, convdraw_model.num_steps
     paths = figures.compression(model, images[:n], str(tmp_path), seed=5)
     image = png(paths[0])
-    assert image.shape == (2 * (n * (H + 1) + 1), 2 * ((t + 2) * (W + 1) + 1), 3)
+    assert image.shape == (2 * (n * (H + 1) + 1) + LABEL_HEIGHT,
+                           2 * ((t + 2) * (W + 1) + 1), 3)
     eps = figures.latent_noise(model, n, 5)
     recon = mx.nd.sigmoid(model(mx.nd.array(images[:n]), eps)[0]).asnumpy()
     prior = model.generate(eps)[0][-1].asnumpy()
@@ -190,7 +193,7 @@ def test_compression_grid_columns(convdraw_model, images, tmp_path):
     np.testing.assert_allclose(means[0], prior, rtol=1e-5, atol=1e-6)
 
     def tile(row, col):  # one grid cell of the PNG, back at 1x
-        y, x = 2 * (1 + row * (H + 1)), 2 * (1 + col * (W + 1))
+        y, x = LABEL_HEIGHT + 2 * (1 + row * (H + 1)), 2 * (1 + col * (W + 1))
         return image[y:y + 2 * H:2, x:x + 2 * W:2, 0]
 
     for row in range(n):
