@@ -24,7 +24,7 @@ from .batches import BatchIterator
 from .evaluate import EvaluationStopped, evaluate_bound
 from .loss import ModelWithLoss
 from .rundir import RunDir
-from .visualize import canvas_frames, make_grid, save_gif, save_png, sequence_strip
+from .visualize import boxed_grid, canvas_frames, make_grid, save_gif, save_png, sequence_strip
 from .errors import TrainingError
 
 log = logging.getLogger("draw")
@@ -484,7 +484,8 @@ def _progress_bar(enabled, total, initial, unit="step", **kwargs):
 
 def write_samples(model, out_dir, n=64, ctx=None, seed=None, gif=True, boxes=True,
                   prefix="samples"):
-    """Sample ``n`` images; write ``<prefix>.png`` (final canvases) and ``<prefix>.gif``
+    """Sample ``n`` images; write ``<prefix>.png`` (final canvases, 2x enlarged as the
+    GIF) and ``<prefix>.gif``
     (all steps, with the write attention box in red when ``boxes`` and the model has one).
 
     Returns the list of written paths.
@@ -495,7 +496,7 @@ def write_samples(model, out_dir, n=64, ctx=None, seed=None, gif=True, boxes=Tru
     canvases = canvases.asnumpy()
     os.makedirs(out_dir, exist_ok=True)
     png = os.path.join(out_dir, prefix + ".png")
-    save_png(png, make_grid(canvases[-1]))
+    save_png(png, np.asarray(boxed_grid(canvases[-1], scale=2)))  # the GIF's scale
     written = [png]
     if gif:
         use_boxes = boxes and windows is not None
