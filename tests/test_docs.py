@@ -107,3 +107,12 @@ def test_pages_have_no_project_history_words(page):
         text = f.read().lower()
     for word in ("campaign", "issue 1", "issue 3", "design sketch"):
         assert word not in text, (page, word)
+
+
+def test_make_and_hand_run_commands_share_the_data_location():
+    """make does not move the converted datasets away from where the tools look by
+    default (draw.config.default_data_dir), and the front page says how to go offline."""
+    with open(os.path.join(ROOT, "Makefile")) as f:
+        makefile = f.read()
+    assert not re.search(r"^\s*export\s+DRAW_DATA_DIR", makefile, re.M)
+    assert "DRAW_DATA_SOURCE" in _readme() and "~/.mxnet/datasets/draw" in _readme()

@@ -220,3 +220,8 @@ def test_rate_distortion(convdraw_model, images, tmp_path):
     elbo = VariationalLoss()(outs[0], x, *outs[1:])[0].asnumpy().mean() / np.log(2)
     np.testing.assert_allclose(table["rate_bits"][t] + table["distortion_bits"][t], elbo,
                                rtol=1e-5)
+
+
+def test_reading_draws_every_row_asked_for(draw_model, images, tmp_path):
+    paths = figures.reading(draw_model, images[:6], str(tmp_path), seed=0)
+    assert Image.open(paths[0]).size == (500, 6 * 250)

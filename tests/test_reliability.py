@@ -341,3 +341,21 @@ def test_full_disk_is_one_line_not_a_hang(tmp_path, data_dir):
         last = proc.stderr.strip().splitlines()[-1]
         assert last.startswith("error: ") and ("No space left on device" in last
                                                or "is the disk full?" in last), last
+
+
+def test_progress_bar_clock_restarts_after_the_first_step():
+    """The first step builds the graph: the bar forgets its time, keeps its count."""
+    from draw.train import _progress_bar, _restart_clock
+    bar = _progress_bar(True, total=100, initial=7, file=open(os.devnull, "w"))
+    bar.update(1)
+    bar.start_t -= 3600  # as if the first step had taken an hour
+    _restart_clock(bar)
+    assert bar.n == 8 and time.time() - bar.start_t < 5
+    bar.close()
+
+
+def test_validation_shows_progress(tmp_path, data_dir):
+    proc = run_script(RUN[:-5] + ["--max_steps", "5", "--logdir", str(tmp_path / "r"),
+                                  "--data_dir", data_dir])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "validation:" in proc.stderr and "image/s" in proc.stderr
