@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Convert Larochelle's binarized MNIST (.amat[.gz]) to binarized_mnist.nd + .json
-(uint8 0/1 images: train 50,000, val 10,000, test 10,000). See README, "Data"."""
+(uint8 0/1 images: train 50,000, val 10,000, test 10,000). See docs/data.md."""
 import sys
 
 from draw.cli import convert, converter_parser, main

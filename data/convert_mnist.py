@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Convert MNIST (the IDX .gz files) to mnist.nd + mnist.json (float32 images in [0, 1],
-int32 labels; validation = the last --val_size training images). See README, "Data"."""
+int32 labels; validation = the last --val_size training images). See docs/data.md."""
 import sys
 
 from draw.cli import convert, converter_parser, main, non_negative_int

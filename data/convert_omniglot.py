@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Convert Omniglot (images_background.zip, images_evaluation.zip) to omniglot.nd + .json
-(or omniglot_alphabets.nd with --split alphabets). See README, "Data"."""
+(or omniglot_alphabets.nd with --split alphabets). See docs/data.md."""
 import sys
 
 from draw.cli import convert, converter_parser, main

@@ -2,7 +2,7 @@
 """Speed benchmark of DRAW and ConvDRAW: training and sampling speed, validation and
 conversion time, and memory.
 
-    python examples/benchmark.py                       # the table in README (several minutes)
+    python examples/benchmark.py                       # the table in docs/performance.md (several minutes)
     python examples/benchmark.py --workloads draw --repeats 3
     python examples/benchmark.py --gpu --json gpu.json
 

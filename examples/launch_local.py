@@ -8,7 +8,7 @@ local processes on 127.0.0.1, all stopped at the end (or after --timeout seconds
 Each worker trains on its own shard of the data with batch_size / n images per step; rank
 0 writes the run directory. For several machines use MXNet's tools/launch.py or any
 scheduler that sets DMLC_ROLE, DMLC_PS_ROOT_URI, DMLC_PS_ROOT_PORT, DMLC_NUM_SERVER and
-DMLC_NUM_WORKER (see README, "Several machines").
+DMLC_NUM_WORKER (see docs/distributed.md).
 """
 import argparse
 import os
