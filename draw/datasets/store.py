@@ -215,11 +215,13 @@ class Fetcher:
         return raw, info["file"]
 
 
-def convert_with(name, out_dir, build, settings, checksums, source, verify, force, log):
+def convert_with(name, out_dir, build, settings, checksums, source, verify, force, log,
+                 originals=None):
     """Shared driver: skip if up to date, else ``build(fetch) -> arrays`` and write.
 
     ``checksums`` maps each original file name to the sha256 of its (decompressed)
-    content, as published."""
+    content, as published. ``originals``: the dataset whose original files these are
+    (their folder under ``source`` and the download cache), default ``name``."""
     out_dir = out_dir or default_data_dir()
     nd_path = os.path.join(out_dir, name + ".nd")
     json_path = os.path.join(out_dir, name + ".json")
@@ -232,7 +234,9 @@ def convert_with(name, out_dir, build, settings, checksums, source, verify, forc
     if stale not in ("missing", "forced"):
         log("%s: %s; converting again" % (nd_path, stale))
     _remove_stale_tmp(out_dir, name)
-    fetch = Fetcher(name, checksums, source, os.path.join(out_dir, "raw", name), verify)
+    originals = originals or name
+    fetch = Fetcher(originals, checksums, source, os.path.join(out_dir, "raw", originals),
+                    verify)
     try:
         arrays = build(fetch)
     except DatasetError as e:

@@ -1,0 +1,112 @@
+"""Cluttered translated MNIST (draw/datasets/cluttered.py): the recipes' ranges and
+determinism, the images against a reference drawn pixel by pixel from the recipe, and
+the converter on the real MNIST files."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from draw.datasets import load_dataset
+from draw.datasets.cluttered import (CANVAS, CLUTTER, CLUTTER_SIZE, DIGIT, PIECE,
+                                     convert_cluttered_mnist, make_recipes, render)
+
+from .conftest import run_script
+from .helpers import assert_one_line_error
+
+
+def test_recipes_are_seeded_and_in_range():
+    a = make_recipes(500, 37, np.random.RandomState(3))
+    assert a.shape == (500, 2 + PIECE * CLUTTER) and a.dtype == np.int32
+    assert (make_recipes(500, 37, np.random.RandomState(3)) == a).all()
+    assert not (make_recipes(500, 37, np.random.RandomState(4)) == a).all()
+    digit = a[:, :2]
+    assert digit.min() == 0 and digit.max() == CANVAS - DIGIT  # fully inside, every place
+    pieces = a[:, 2:].reshape(500, CLUTTER, PIECE)
+    assert pieces[..., 0].min() >= 0 and pieces[..., 0].max() < 37
+    assert pieces[..., 1:3].min() >= 0 and pieces[..., 1:3].max() == DIGIT - CLUTTER_SIZE
+    assert pieces[..., 3:].min() >= 0 and pieces[..., 3:].max() == CANVAS - CLUTTER_SIZE
+
+
+def _reference(digits, recipe):
+    """One image drawn pixel by pixel, as the generator defines it."""
+    canvas = [[0.0] * CANVAS for _ in range(CANVAS)]
+    for p in range(2, len(recipe), PIECE):
+        src, cy, cx, y, x = recipe[p:p + PIECE]
+        for i in range(CLUTTER_SIZE):
+            for j in range(CLUTTER_SIZE):
+                canvas[y + i][x + j] += digits[src][cy + i][cx + j] / 255.0
+    canvas = [[min(v, 1.0) for v in row] for row in canvas]
+    return canvas
+
+
+def test_render_matches_the_recipe_pixel_by_pixel():
+    rng = np.random.RandomState(0)
+    digits = rng.randint(0, 256, size=(6, DIGIT, DIGIT)).astype(np.uint8)
+    recipes = make_recipes(6, 6, rng)
+    images = render(digits, recipes, [4, 1])
+    assert images.shape == (2, 1, CANVAS, CANVAS) and images.dtype == np.float32
+    for row, i in enumerate((4, 1)):
+        expected = np.array(_reference(digits, recipes[i]))
+        y, x = recipes[i][:2]
+        expected[y:y + DIGIT, x:x + DIGIT] += digits[i] / 255.0
+        np.testing.assert_allclose(images[row, 0], np.clip(expected, 0, 1), atol=1e-6)
+    assert images.min() >= 0 and images.max() <= 1
+
+
+def test_clutter_stays_in_its_pieces():
+    """With a blank digit, ink appears only inside the clutter pieces' squares."""
+    rng = np.random.RandomState(1)
+    digits = np.full((3, DIGIT, DIGIT), 255, dtype=np.uint8)
+    digits[0] = 0
+    recipes = make_recipes(3, 3, rng)
+    recipes[0, 2::PIECE] = 1  # every piece from a full digit
+    image = render(digits, recipes, [0])[0, 0]
+    mask = np.zeros_like(image, dtype=bool)
+    for p in range(2, recipes.shape[1], PIECE):
+        y, x = recipes[0, p + 3:p + 5]
+        mask[y:y + CLUTTER_SIZE, x:x + CLUTTER_SIZE] = True
+    assert (image[mask] == 1).all() and (image[~mask] == 0).all()
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory, source_dir):
+    out = str(tmp_path_factory.mktemp("cluttered"))
+    path = convert_cluttered_mnist(out_dir=out, source=source_dir, log=lambda *a: None)
+    return out, path
+
+
+def test_converter_on_the_real_files(converted, source_dir, tmp_path):
+    out, path = converted
+    arrays, meta = load_dataset(path, require=())
+    sizes = {"train": 50000, "val": 10000, "test": 10000}
+    for split, n in sizes.items():
+        assert arrays[split + "_digits"].shape == (n, DIGIT, DIGIT)
+        assert arrays[split + "_y"].shape == (n,)
+        recipe = arrays[split + "_recipe"].asnumpy()
+        assert recipe.shape == (n, 2 + PIECE * CLUTTER)
+        assert recipe[:, 2::PIECE].max() < n  # clutter only from the split's own digits
+    assert meta["generator"]["seed"] == 0 and meta["generator"]["clutter"] == CLUTTER
+    assert os.path.getsize(path) < 70e6
+    # deterministic: a second conversion writes the same arrays
+    again = convert_cluttered_mnist(out_dir=str(tmp_path), source=source_dir,
+                                    log=lambda *a: None)
+    assert json.load(open(again[:-3] + ".json"))["nd_sha256"] == meta["nd_sha256"]
+    # the images: the digit is there in full, values in [0, 1], about 9 pieces of ink
+    digits = arrays["test_digits"].asnumpy()
+    recipe = arrays["test_recipe"].asnumpy()
+    images = render(digits, recipe, range(50))
+    for i in range(50):
+        y, x = recipe[i, :2]
+        assert (images[i, 0, y:y + DIGIT, x:x + DIGIT] >= digits[i] / 255.0 - 1e-6).all()
+    assert images.min() >= 0 and images.max() <= 1
+
+
+def test_converter_script_bad_values(tmp_path, source_dir):
+    proc = run_script(["data/convert_cluttered_mnist.py", "--clutter", "1000", "--out",
+                       str(tmp_path), "--source", source_dir])
+    assert_one_line_error(proc, "argument --clutter: must be at most 100")
+    proc = run_script(["data/convert_cluttered_mnist.py", "--out", str(tmp_path),
+                       "--source", str(tmp_path / "nowhere")])
+    assert_one_line_error(proc, "does not exist")
+    assert not os.path.exists(str(tmp_path / "cluttered_mnist.nd"))
