@@ -239,6 +239,34 @@ class AttentionRead(_Attention):
         return F.broadcast_mul(F.flatten(glimpse), gamma)
 
 
+class AttentionGlimpse(_Attention):
+    """A glimpse for recognition: ``g = gamma Fy x FxT`` (eq. 27 without the error image),
+    the read of the DRAW paper's classification experiment ("Differentiable RAM").
+
+    Parameters
+    ----------
+    num_glimpses : int
+        N, the glimpse is N x N per channel.
+    image_shape : tuple of int
+        (C, B, A).
+
+    Notes
+    -----
+    Inputs: ``x`` (batch, C, B, A) and ``h`` (batch, U), the state that chooses the window.
+    Outputs: the glimpse (batch, C*N*N) and the window (batch, 5) =
+    ``[gx, gy, log sigma^2, delta, gamma]``.
+    """
+    has_window = True
+
+    def output_size(self):
+        return self.channels * self.num_glimpses ** 2
+
+    def hybrid_forward(self, F, x, h, offsets, xcoords, ycoords):
+        fx, fy, gamma, window = self._filters(F, h, offsets, xcoords, ycoords)
+        glimpse = apply_read_filters(F, x, fy, fx, self.num_glimpses, self.width)
+        return F.broadcast_mul(F.flatten(glimpse), gamma), window
+
+
 class AttentionWrite(_Attention):
     """Write with attention: ``(1/gamma_hat) Fy_hatT w Fx_hat`` (eq. 28-29).
 

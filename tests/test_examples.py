@@ -70,8 +70,9 @@ def test_sample_script_writes_png_and_gif(short_run, tmp_path):
                        "--seed", "3"])
     assert proc.returncode == 0, proc.stderr
     png = Image.open(tmp_path / "samples.png")
-    assert png.format == "PNG" and png.size == (4 * 29 + 1, 4 * 29 + 1)
+    assert png.format == "PNG" and png.size == (2 * (4 * 29 + 1),) * 2  # as the GIF
     gif = Image.open(tmp_path / "samples.gif")
+    assert gif.size == png.size
     assert gif.format == "GIF" and gif.n_frames == 4  # one frame per step (T = 4)
     gif.seek(0)
     rgb = np.asarray(gif.convert("RGB"))

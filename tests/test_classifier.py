@@ -1,0 +1,76 @@
+"""The DRAW paper's classifier (draw/classifier.py, "Differentiable RAM"): its forward
+pass against NumPy written from the equations, hybridized == imperative, sizes that are
+not multiples of 8, bad settings."""
+import mxnet as mx
+import numpy as np
+import pytest
+
+from draw.classifier import DRAWClassifier
+
+from . import reference as ref
+from .helpers import assert_hybrid_matches
+
+SHAPE, T, N, U, K = (1, 20, 30), 3, 5, 12, 7  # not multiples of 8 or 16
+
+
+@pytest.fixture
+def model():
+    mx.random.seed(0)
+    net = DRAWClassifier(image_shape=SHAPE, num_steps=T, glimpse_size=N,
+                         num_recurrent_units=U, num_classes=K)
+    net.initialize(mx.init.Xavier())
+    net(mx.nd.zeros((1,) + SHAPE))
+    rs = np.random.RandomState(1)  # non-trivial initial states and attention
+    for name, p in net._collect_params_with_prefix().items():
+        if name.endswith(("h0", "c0", "loc.weight")):
+            p.set_data(mx.nd.array(rs.normal(0, 0.3, p.shape)))
+    return net
+
+
+def _numpy_forward(params, x):
+    """The equations, one example at a time."""
+    logits, windows = [], []
+    for xb in x:
+        h, c = params["h0"], params["c0"]
+        ws = []
+        for _ in range(T):
+            raw = (h @ params["glimpse.loc.weight"].T + params["glimpse.loc.bias"])[0]
+            g = ref.read(xb, np.zeros_like(xb), raw, N)[:SHAPE[0] * N * N]  # no error image
+            h, c = ref.lstm(g[None], h, c, params["lstm.gates.weight"],
+                            params["lstm.gates.bias"])
+            gx, gy, s2, delta, gamma = ref.params(raw, SHAPE[2], SHAPE[1], N)
+            ws.append([gx, gy, np.log(s2), delta, gamma])
+        logits.append((h @ params["output.weight"].T + params["output.bias"])[0])
+        windows.append(ws)
+    return np.array(logits), np.array(windows).transpose(1, 0, 2)
+
+
+def test_forward_matches_numpy(model):
+    x = (np.random.RandomState(2).uniform(size=(4,) + SHAPE) > 0.7).astype(np.float32)
+    logits, windows = model(mx.nd.array(x))
+    assert logits.shape == (4, K) and windows.shape == (T, 4, 5)
+    params = {k: p.data().asnumpy().astype(np.float64)
+              for k, p in model._collect_params_with_prefix().items()}
+    want_logits, want_windows = _numpy_forward(params, x.astype(np.float64))
+    np.testing.assert_allclose(logits.asnumpy(), want_logits, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(windows.asnumpy(), want_windows, rtol=1e-4, atol=1e-4)
+
+
+def test_hybridized_equals_imperative(model):
+    x = mx.nd.array(np.random.RandomState(3).uniform(size=(3,) + SHAPE))
+    assert_hybrid_matches(model, [x])
+
+
+def test_config_rebuilds_the_model(model):
+    again = DRAWClassifier(**model.config())
+    assert again.config() == model.config() and model.kind == "classifier"
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(num_steps=0), "num_steps must be positive"),
+    (dict(glimpse_size=-1), "glimpse_size must be positive"),
+    (dict(image_shape=(100, 100)), "image_shape must be (C, H, W)"),
+])
+def test_bad_settings(kwargs, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        DRAWClassifier(**kwargs)
