@@ -12,6 +12,14 @@ PRESETS = {
                                 latent_dim=100, read_size=2, write_size=5, attention=True)),
     "draw_mnist_noattn": ("draw", dict(image_shape=[1, 28, 28], num_steps=64,
                                        num_recurrent_units=256, latent_dim=100, attention=False)),
+    # Gregor et al. 2015, table 1 (100x100 cluttered translated MNIST): "Differentiable
+    # RAM" with 4 or 8 glimpses of 12x12, 256 LSTM units
+    "draw_cluttered_4": ("classifier", dict(image_shape=[1, 100, 100], num_steps=4,
+                                            glimpse_size=12, num_recurrent_units=256,
+                                            num_classes=10)),
+    "draw_cluttered_8": ("classifier", dict(image_shape=[1, 100, 100], num_steps=8,
+                                            glimpse_size=12, num_recurrent_units=256,
+                                            num_classes=10)),
     # the reference Omniglot configuration of Convolutional DRAW
     "convdraw_omniglot": ("convdraw", dict(image_shape=[1, 28, 28], num_steps=16,
                                            num_latent_maps=3, num_recurrent_maps=64,
@@ -26,7 +34,11 @@ def _constructor(kind):
     if kind == "convdraw":
         from convdraw.model import ConvDRAW
         return ConvDRAW
-    raise ValueError("unknown model kind %r (expected 'draw' or 'convdraw')" % (kind,))
+    if kind == "classifier":
+        from .classifier import DRAWClassifier
+        return DRAWClassifier
+    raise ValueError("unknown model kind %r (expected 'draw', 'convdraw' or 'classifier')"
+                     % (kind,))
 
 
 def get_model(name, pretrained=False, ctx=None, **overrides):

@@ -74,3 +74,13 @@ def test_config_rebuilds_the_model(model):
 def test_bad_settings(kwargs, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         DRAWClassifier(**kwargs)
+
+
+def test_presets_of_the_papers_two_rows():
+    import draw
+    for name, steps in (("draw_cluttered_4", 4), ("draw_cluttered_8", 8)):
+        net = draw.get_model(name)
+        assert isinstance(net, DRAWClassifier) and net.num_steps == steps
+        assert net.config()["image_shape"] == [1, 100, 100] and net.glimpse_size == 12
+        assert draw.model_from_config({"kind": "classifier",
+                                       "kwargs": net.config()}).config() == net.config()
