@@ -16,6 +16,8 @@ DRAW (Gregor et al. 2015):
 * :func:`kl_per_step` -- nats spent at each step (also for ConvDRAW).
 * :func:`nearest_training` -- samples beside their nearest training images (the
   paper's Figure 6; also for ConvDRAW).
+* :func:`glimpses` -- the classifier's glimpse windows over cluttered MNIST images, with
+  its predictions (the paper's classification figure).
 
 Convolutional DRAW (Gregor et al. 2016):
 
@@ -37,7 +39,7 @@ from matplotlib import colormaps
 from matplotlib.cm import ScalarMappable
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from .attention import apply_read_filters, filterbank as attention_filterbank, \
     glimpse_offsets, pixel_coords
@@ -207,6 +209,52 @@ def nearest_training(model, train_images, out_dir, num_samples=8, seed=0, ctx=No
     _write_csv(data, ["sample", "train_index", "squared_distance"],
                [(i, int(index[i]), float(distance[i])) for i in range(num_samples)])
     return [png, data]
+
+
+def glimpses(model, images, labels, out_dir, ctx=None):
+    """Where the classifier (:class:`draw.classifier.DRAWClassifier`) looks: ``glimpses.png``,
+    ``glimpses.gif`` and ``glimpses.csv`` (the DRAW paper's cluttered-MNIST figure).
+
+    ``images`` (n, C, H, W) in [0, 1] and their ``labels`` (n,). The PNG is one row of
+    the n images, ``SCALE`` times enlarged, each with the window of every glimpse drawn
+    over it (colour = step, from dark blue to yellow; the box spans the N x N grid,
+    ``N delta`` pixels; its line is as wide as the filters' sigma, at least one pixel),
+    under a strip of :data:`draw.visualize.LABEL_HEIGHT` pixels naming the predicted and
+    the true class. The GIF shows one glimpse per frame. The CSV holds per image and step
+    the window (centre, sigma, stride, intensity; pixels), the prediction and the label.
+    """
+    x = mx.nd.array(np.asarray(images, dtype=np.float32), ctx=ctx or mx.cpu())
+    logits, windows = model(x)
+    predicted = logits.argmax(axis=1).asnumpy().astype(int)
+    windows = windows.asnumpy()
+    labels = np.asarray(labels).astype(int)
+    n, steps = len(images), model.num_steps
+    colors = [tuple(int(255 * v) for v in c[:3])
+              for c in colormaps["viridis"](np.linspace(0, 1, steps))]
+
+    def picture(shown):
+        grid = boxed_grid(np.asarray(images, dtype=np.float32), nrow=n, scale=SCALE)
+        draw = ImageDraw.Draw(grid)
+        h, w = images.shape[2:]
+        for i in range(n):
+            ox, oy = 1 + i * (w + 1), 1
+            for t in shown:
+                x0, y0, x1, y1 = window_box(windows[t, i], model.glimpse_size)
+                sigma = float(np.exp(windows[t, i, 2] / 2))
+                box = [(o + np.clip(v, 0, lim)) * SCALE for o, v, lim in
+                       ((ox, x0, w), (oy, y0, h), (ox, x1, w), (oy, y1, h))]
+                if box[2] > box[0] and box[3] > box[1]:
+                    draw.rectangle(box, outline=colors[t],
+                                   width=max(1, int(round(sigma * SCALE))))
+        return column_labels(grid, ["%d (%d)" % (p, y) for p, y in zip(predicted, labels)],
+                             w, scale=SCALE)
+    png, gif, data = (_path(out_dir, "glimpses" + e) for e in (".png", ".gif", ".csv"))
+    _save_pil(png, picture(range(steps)))
+    save_gif(gif, [picture([t]) for t in range(steps)])
+    rows = [[i, t + 1] + [float(v) for v in _window_rows(windows[t, i])] +
+            [int(predicted[i]), int(labels[i])] for i in range(n) for t in range(steps)]
+    _write_csv(data, ["image", "step"] + list(WINDOW_FIELDS) + ["predicted", "label"], rows)
+    return [png, gif, data]
 
 
 def reading(model, images, out_dir, seed=0, ctx=None):

@@ -84,3 +84,29 @@ def test_presets_of_the_papers_two_rows():
         assert net.config()["image_shape"] == [1, 100, 100] and net.glimpse_size == 12
         assert draw.model_from_config({"kind": "classifier",
                                        "kwargs": net.config()}).config() == net.config()
+
+
+def test_glimpse_figure(model, tmp_path):
+    """One row of images under a label strip, every glimpse's window drawn in its step's
+    colour; the CSV's windows and predictions are the model's."""
+    from PIL import Image
+    from draw import figures
+    from draw.visualize import LABEL_HEIGHT
+    x = np.random.RandomState(4).uniform(size=(3,) + SHAPE).astype(np.float32)
+    labels = np.array([1, 2, 3])
+    paths = figures.glimpses(model, x, labels, str(tmp_path))
+    assert [p.rsplit("/", 1)[1] for p in paths] == ["glimpses.png", "glimpses.gif",
+                                                    "glimpses.csv"]
+    s = figures.SCALE
+    image = np.asarray(Image.open(paths[0]).convert("RGB"))
+    assert image.shape == (s * (SHAPE[1] + 2) + LABEL_HEIGHT, s * (3 * (SHAPE[2] + 1) + 1), 3)
+    assert Image.open(paths[1]).n_frames == T
+    import csv
+    rows = list(csv.DictReader(open(paths[2])))
+    assert len(rows) == 3 * T
+    logits, windows = model(mx.nd.array(x))
+    predicted = logits.argmax(axis=1).asnumpy().astype(int)
+    assert [int(r["predicted"]) for r in rows[::T]] == predicted.tolist()
+    assert [int(r["label"]) for r in rows[::T]] == [1, 2, 3]
+    np.testing.assert_allclose([float(r["gx"]) for r in rows[:T]],
+                               windows.asnumpy()[:, 0, 0], rtol=1e-5)
