@@ -41,8 +41,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from PIL import Image, ImageDraw
 
-from .attention import apply_read_filters, filterbank as attention_filterbank, \
-    glimpse_offsets, pixel_coords
+from .attention import apply_read_filters, apply_write_filters, \
+    filterbank as attention_filterbank, glimpse_offsets, pixel_coords
 from .files import atomic_write, write_json
 from .loss import ModelOutputs, VariationalLoss, bernoulli_nll, gaussian_kl
 from .visualize import boxed_grid, column_labels, save_gif, selected_steps, window_box
@@ -255,6 +255,53 @@ def glimpses(model, images, labels, out_dir, ctx=None):
             [int(predicted[i]), int(labels[i])] for i in range(n) for t in range(steps)]
     _write_csv(data, ["image", "step"] + list(WINDOW_FIELDS) + ["predicted", "label"], rows)
     return [png, gif, data]
+
+
+def zoom(image, window, glimpses, out_dir):
+    """One glimpse and what it keeps of the image: ``zoom.png`` and ``zoom.json`` (the
+    DRAW paper's zoom illustration on a 100x100 cluttered image).
+
+    Left: ``image`` (C, H, W) with the window's box; middle: the N x N patch
+    ``gamma Fy x FxT``; right: the patch put back by the transposed filters,
+    ``(1/gamma) FyT patch Fx`` (the write of eq. 29) divided by each pixel's share of the
+    filters ``FyT 1 Fx`` (0 where the window does not reach), which shows how much of the
+    image the glimpse resolves. ``window`` is ``[gx, gy, log sigma^2, delta, gamma]``
+    (pixels, as the models return it). Size ``DPI * FILTERBANK_INCHES``. The JSON holds
+    the window and the patch.
+    """
+    nd = mx.nd
+    c, h, w = image.shape
+    gx, gy, log_sigma2, delta, gamma = (float(v) for v in window)
+    offsets = nd.array(glimpse_offsets(glimpses))
+    args = (nd.array([[log_sigma2]]), nd.array([[delta]]), offsets)
+    fx = attention_filterbank(nd, nd.array([[gx]]), *args, nd.array(pixel_coords(w)))
+    fy = attention_filterbank(nd, nd.array([[gy]]), *args, nd.array(pixel_coords(h)))
+    patch = apply_read_filters(nd, nd.array(image[None]), fy, fx, glimpses, w) * gamma
+    back = apply_write_filters(nd, patch / gamma, fy, fx, glimpses, h, w)[0].asnumpy()
+    # each pixel's share of the filters: dividing by it puts the glimpse back on the
+    # image's intensity scale where the window covers the image (0 elsewhere)
+    cover = apply_write_filters(nd, nd.ones_like(patch), fy, fx, glimpses, h, w)[0].asnumpy()
+    back = np.where(cover > 1e-3 * cover.max(), back / np.maximum(cover, 1e-30), 0.0)
+    patch = patch[0].asnumpy()
+    fig = _figure(FILTERBANK_INCHES, constrained=True)
+    panels = fig.subplots(1, 3)
+    x0, y0, x1, y1 = window_box(window, glimpses)
+    for ax, picture, title in ((panels[0], image, "image and window"),
+                               (panels[1], patch, "%d x %d glimpse" % (glimpses, glimpses)),
+                               (panels[2], back, "glimpse put back (transposed filters)")):
+        ax.imshow(_display(np.clip(picture, 0, 1)), cmap="gray", vmin=0, vmax=1)
+        ax.set_title(title, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    panels[0].add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False,
+                                  edgecolor="tab:green", linewidth=1.5))
+    png, data = _path(out_dir, "zoom.png"), _path(out_dir, "zoom.json")
+    _save_figure(fig, png)
+    write_json(data, {"figure": "zoom", "glimpses": glimpses,
+                      "window": dict(zip(WINDOW_FIELDS, (float(v) for v in
+                                                         _window_rows(window)))),
+                      "patch": patch.tolist()})
+    return [png, data]
 
 
 def reading(model, images, out_dir, seed=0, ctx=None):

@@ -1,6 +1,8 @@
 """The DRAW paper's classifier (draw/classifier.py, "Differentiable RAM"): its forward
 pass against NumPy written from the equations, hybridized == imperative, sizes that are
 not multiples of 8, bad settings."""
+import json
+
 import mxnet as mx
 import numpy as np
 import pytest
@@ -110,3 +112,27 @@ def test_glimpse_figure(model, tmp_path):
     assert [int(r["label"]) for r in rows[::T]] == [1, 2, 3]
     np.testing.assert_allclose([float(r["gx"]) for r in rows[:T]],
                                windows.asnumpy()[:, 0, 0], rtol=1e-5)
+
+
+def test_zoom_figure(tmp_path):
+    """The glimpse is the filterbank read of the window, and putting it back with the
+    transposed filters of a window that tiles the image at full resolution gives the
+    image again."""
+    from PIL import Image
+    from draw import figures
+    rs = np.random.RandomState(5)
+    image = rs.uniform(size=(1, 12, 12)).astype(np.float32)
+    # N = 12 filters one pixel apart with a tiny sigma: the identity
+    window = np.array([6.5, 6.5, 2 * np.log(0.05), 1.0, 1.0])
+    paths = figures.zoom(image, window, 12, str(tmp_path))
+    assert Image.open(paths[0]).size == (800, 400)
+    info = json.load(open(paths[1]))
+    np.testing.assert_allclose(np.array(info["patch"])[0], image[0], atol=1e-4)
+    assert info["window"]["delta"] == 1.0
+    raw = rs.normal(size=5)  # any window: the patch is the reference read's
+    window = np.array(ref.params(raw, 12, 12, 5), dtype=np.float64)
+    window[2] = np.log(window[2])
+    paths = figures.zoom(image, window, 5, str(tmp_path))
+    want = ref.read(image.astype(np.float64), np.zeros_like(image), raw, 5)[:25]
+    np.testing.assert_allclose(np.array(json.load(open(paths[1]))["patch"]).ravel(), want,
+                               rtol=1e-4, atol=1e-5)
