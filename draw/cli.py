@@ -375,7 +375,7 @@ def export_pretrained(args):
     record = run.export_pretrained(args.checkpoint, args.name, directory=args.out,
                                    step=args.step, data_dir=args.data_dir,
                                    source=args.source)
-    print("%s: step %d of %s, bound %.3f nats on the first %d test images (sha256 %s)"
+    print("%s: step %d of %s, bound %.3f nats on %d test images (a seeded subset; sha256 %s)"
           % (args.name, record["source"]["step"], args.checkpoint, record["check"]["total"],
              record["check"]["images"], record["sha256"][:12]))
     return record
