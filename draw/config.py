@@ -87,7 +87,8 @@ class TrainConfig:
         10.0, "clip the global gradient norm of the mean loss; 0 = off",
         kind="non_negative_float")
     seed: int = _setting(0, "random seed", kind="int")
-    num_val: int = _setting(0, "validate on the first N validation images, 0 = all",
+    num_val: int = _setting(0, "validate on N validation images (a seeded subset spread "
+                               "over the split), 0 = all",
                             kind="non_negative_int", resumable=True)
     val_batch_size: int = _setting(0, "validation batch size, 0 = --batch_size",
                                    kind="non_negative_int", resumable=True)

@@ -20,7 +20,7 @@ from mxnet import autograd, gluon
 
 from . import runtime, schedule
 from .config import TrainConfig
-from .batches import BatchIterator
+from .batches import BatchIterator, evaluation_subset
 from .evaluate import EvaluationStopped, evaluate_bound
 from .loss import ModelWithLoss
 from .rundir import RunDir
@@ -109,7 +109,10 @@ class Trainer:
         self.train_iter = BatchIterator(train_images, batch, shuffle=True,
                                         seed=self.cfg.seed, binarize=self.cfg.binarize)
         self.full_val_images = val_images
-        self.val_images = val_images[:self.cfg.num_val] if self.cfg.num_val else val_images
+        # a subset spread over the split (Omniglot's test split is ordered by alphabet)
+        self.val_images = val_images[mx.nd.array(evaluation_subset(
+            len(val_images), self.cfg.num_val))] \
+            if self.cfg.num_val and self.cfg.num_val < len(val_images) else val_images
         self._last_eval = (None, None)
         self._last_checkpoint = None
         #: the gluon.Trainer that applies Adam
