@@ -19,7 +19,7 @@ digits: training from MNIST's first 50,000 training digits, validation from the 
 import numpy as np
 
 from ..errors import DatasetError
-from .mnist import CHECKSUMS, MNIST_URLS, parse_idx
+from .mnist import CHECKSUMS, read_mnist
 from .store import convert_with
 
 #: the task's defaults (Mnih et al. 2014; the DRAW paper's Table 1)
@@ -90,16 +90,7 @@ def convert_cluttered_mnist(out_dir=None, source=None, verify=True, force=False,
         raise DatasetError("clutter must be between 0 and 100 pieces, got %d" % clutter)
 
     def build(fetch):
-        parts = {}
-        for split, prefix in (("train", "train"), ("test", "t10k")):
-            raw, f = fetch(prefix + "-images-idx3-ubyte", MNIST_URLS)
-            images = parse_idx(raw, f, 2051, (28, 28))
-            raw, g = fetch(prefix + "-labels-idx1-ubyte", MNIST_URLS)
-            labels = parse_idx(raw, g, 2049, ())
-            if len(images) != len(labels):
-                raise DatasetError("%s has %d images but %s has %d labels"
-                                   % (f, len(images), g, len(labels)))
-            parts[split] = (images, labels.astype(np.int32))
+        parts = read_mnist(fetch)
         (x, y), (tx, ty) = parts["train"], parts["test"]
         splits = {"train": (x[:50000], y[:50000]), "val": (x[50000:], y[50000:]),
                   "test": (tx, ty)}

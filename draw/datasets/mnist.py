@@ -103,6 +103,22 @@ def parse_amat(raw, path, width=784):
     return out
 
 
+def read_mnist(fetch):
+    """MNIST's four IDX files through a converter's ``fetch``: ``{"train": (images,
+    labels), "test": (...)}``, images uint8 (N, 28, 28), labels int32 (N,)."""
+    parts = {}
+    for split, prefix in (("train", "train"), ("test", "t10k")):
+        raw, f = fetch(prefix + "-images-idx3-ubyte", MNIST_URLS)
+        images = parse_idx(raw, f, 2051, (28, 28))
+        raw, g = fetch(prefix + "-labels-idx1-ubyte", MNIST_URLS)
+        labels = parse_idx(raw, g, 2049, ())
+        if len(images) != len(labels):
+            raise DatasetError("%s has %d images but %s has %d labels"
+                               % (f, len(images), g, len(labels)))
+        parts[split] = (images, labels.astype(np.int32))
+    return parts
+
+
 def convert_mnist(out_dir=None, source=None, val_size=10000, verify=True, force=False,
                   log=print):
     """MNIST IDX files -> ``mnist.nd``.
@@ -115,17 +131,8 @@ def convert_mnist(out_dir=None, source=None, val_size=10000, verify=True, force=
         raise DatasetError("val_size must be in [0, 60000), got %d" % val_size)
 
     def build(fetch):
-        parts = {}
-        for split, prefix in (("train", "train"), ("test", "t10k")):
-            raw, f = fetch(prefix + "-images-idx3-ubyte", MNIST_URLS)
-            images = parse_idx(raw, f, 2051, (28, 28))
-            raw, g = fetch(prefix + "-labels-idx1-ubyte", MNIST_URLS)
-            labels = parse_idx(raw, g, 2049, ())
-            if len(images) != len(labels):
-                raise DatasetError("%s has %d images but %s has %d labels"
-                                   % (f, len(images), g, len(labels)))
-            parts[split] = ((images.astype(np.float32) / 255.0).reshape(-1, 1, 28, 28),
-                            labels.astype(np.int32))
+        parts = {split: ((images.astype(np.float32) / 255.0).reshape(-1, 1, 28, 28), labels)
+                 for split, (images, labels) in read_mnist(fetch).items()}
         (x, y), (tx, ty) = parts["train"], parts["test"]
         n = len(x) - val_size
         return {"train_x": x[:n], "train_y": y[:n], "val_x": x[n:], "val_y": y[n:],
