@@ -560,6 +560,42 @@ def compression(model, images, out_dir, seed=0, ctx=None):
     return [png, data]
 
 
+def codec_points(model, images, seed=0, batch_size=100, ctx=None):
+    """ConvDRAW as a lossy codec (the ConvDRAW paper's compression comparison): for each
+    k = 0..T the rate of sending the first k steps' latents, and the distortion of the
+    image decoded with the remaining steps from the learned prior, two ways.
+
+    The rate is the KL of the first k steps in bits, the ideal bits-back code length (no
+    arithmetic coder is implemented). The decodings take ``z_t`` for t > k either sampled
+    from the prior (``RandomState(seed)`` noise, the same as the posterior steps use) or
+    at the prior's mean (zero noise). The distortion is the mean squared error between
+    the image and ``sigmoid(c_T)``, pixels in [0, 1].
+
+    Returns
+    -------
+    rate_bits, mse_sampled, mse_mean : ndarrays, shape (T + 1, n)
+    """
+    rates, sampled, mean = [], [], []
+    for b, start in enumerate(range(0, len(images), batch_size)):
+        chunk = np.asarray(images[start:start + batch_size], dtype=np.float32)
+        eps = latent_noise(model, len(chunk), seed + b, ctx)
+        means, rate, _ = compression_passes(model, chunk, eps)
+        x = mx.nd.array(chunk, ctx=eps.context)
+        at_mean = []
+        for k in range(model.num_steps + 1):
+            zeroed = eps.copy()
+            zeroed[k:] = 0
+            logits = model.trace(x, zeroed, posterior_steps=k)["logits"]
+            at_mean.append(mx.nd.sigmoid(logits).asnumpy())
+        error = ((means - chunk[None]) ** 2).reshape(len(means), len(chunk), -1).mean(axis=2)
+        rates.append(rate / np.log(2.0))
+        sampled.append(error)
+        mean.append(((np.stack(at_mean) - chunk[None]) ** 2)
+                    .reshape(len(means), len(chunk), -1).mean(axis=2))
+    return (np.concatenate(rates, axis=1), np.concatenate(sampled, axis=1),
+            np.concatenate(mean, axis=1))
+
+
 def rate_distortion(model, images, out_dir, seed=0, batch_size=100, ctx=None):
     """Rate against distortion, one point per k = 0..T (the first k steps from the
     posterior, the rest from the prior): ``rate_distortion.png`` (``DPI * PLOT_INCHES``

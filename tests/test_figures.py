@@ -225,3 +225,20 @@ def test_rate_distortion(convdraw_model, images, tmp_path):
 def test_reading_draws_every_row_asked_for(draw_model, images, tmp_path):
     paths = figures.reading(draw_model, images[:6], str(tmp_path), seed=0)
     assert Image.open(paths[0]).size == (500, 6 * 250)
+
+
+def test_codec_points(convdraw_model, images):
+    """Rates grow with k; with every step sent (k = T) both decodings are the
+    reconstruction; at k = 0 the mean decoding is the prior's mean, whatever the seed."""
+    rate, sampled, mean = figures.codec_points(convdraw_model, images[:5], seed=2,
+                                               batch_size=3)
+    t = convdraw_model.num_steps
+    assert rate.shape == sampled.shape == mean.shape == (t + 1, 5)
+    assert (rate[0] == 0).all() and (np.diff(rate, axis=0) >= -1e-5).all()
+    np.testing.assert_allclose(sampled[t], mean[t], rtol=1e-5)
+    _, _, again = figures.codec_points(convdraw_model, images[:5], seed=7)
+    np.testing.assert_allclose(again[0], mean[0], rtol=1e-5)
+    means, _, _ = figures.compression_passes(convdraw_model, images[:3],  # batch 1
+                                             figures.latent_noise(convdraw_model, 3, 2))
+    np.testing.assert_allclose(sampled[:, :3], ((means[:, :3] - images[None, :3]) ** 2)
+                               .reshape(t + 1, 3, -1).mean(axis=2), rtol=1e-5)
