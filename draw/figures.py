@@ -63,7 +63,7 @@ WRITE_COLOR, READ_COLOR = (255, 0, 0), (0, 200, 0)
 def available(model):
     """The figure names that exist for ``model``, in the order they are drawn."""
     if model.kind == "convdraw":
-        return ("compression", "rate_distortion", "generation", "nearest_training",
+        return ("compression", "rate_distortion", "codec", "generation", "nearest_training",
                 "kl_per_step")
     if getattr(model, "attention", False):
         return ("generation", "nearest_training", "reading", "filterbank", "kl_per_step")
@@ -594,6 +594,120 @@ def codec_points(model, images, seed=0, batch_size=100, ctx=None):
                     .reshape(len(means), len(chunk), -1).mean(axis=2))
     return (np.concatenate(rates, axis=1), np.concatenate(sampled, axis=1),
             np.concatenate(mean, axis=1))
+
+
+#: the sweeps of :func:`codec`: JPEG qualities, JPEG2000 compression ratios
+JPEG_QUALITIES = (5, 10, 20, 30, 50, 70, 90)
+J2K_RATIOS = (1.1, 1.3, 1.6, 2.0, 3.0, 5.0)
+
+
+def classical_points(images, codec_name, settings):
+    """JPEG or JPEG2000 (:mod:`draw.codecs`) on ``images`` (n, C, H, W) in [0, 1] at each
+    setting. Returns per setting ``(setting, bits, payload_bits, mse, decoded)``: the
+    encoded files' sizes in bits with and without their headers and the mean squared
+    error, each (n,), and the decoded images (n, C, H, W)."""
+    from . import codecs
+    out = []
+    for setting in settings:
+        bits, payload, mse, decoded = [], [], [], []
+        for image in np.asarray(images, dtype=np.float32):
+            pixels = image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)
+            data, back = codecs.encode(pixels, codec_name, setting)
+            bits.append(8 * len(data))
+            payload.append(8 * codecs.payload_bytes(data, codec_name))
+            mse.append(float(((back - pixels) ** 2).mean()))
+            decoded.append(back[None] if image.shape[0] == 1 else back.transpose(2, 0, 1))
+        out.append((setting, np.array(bits), np.array(payload), np.array(mse),
+                    np.stack(decoded)))
+    return out
+
+
+def codec(model, images, out_dir, seed=0, batch_size=100, ctx=None, num_shown=8,
+          jpeg_qualities=JPEG_QUALITIES, j2k_ratios=J2K_RATIOS):
+    """ConvDRAW against JPEG and JPEG2000 as lossy codecs on the same images:
+    ``codec.png`` (distortion against bits per image), ``codec_grid.png`` and
+    ``codec.csv``.
+
+    ConvDRAW's points are :func:`codec_points` (k = 0..T; rate = the KL of the first k
+    steps, the ideal bits-back code length; decoded with the other steps sampled from
+    the prior and at its mean). JPEG and JPEG2000 are Pillow's, their rates the real
+    encoded sizes, drawn both with the headers (whole files, solid) and without
+    (entropy-coded payload, dashed; at 28x28 the headers dominate). The distortion is
+    the mean squared error on [0, 1] pixels, mean over ``images``. The grid shows the
+    first ``num_shown`` images, then ConvDRAW at k = T/2 (prior mean) and JPEG and
+    JPEG2000 at the settings whose payload is closest to its rate. The CSV has one row
+    per method and setting: bits per image (whole files and payload), MSE and its
+    standard error.
+    """
+    images = np.asarray(images, dtype=np.float32)
+    n = len(images)
+    rate, sampled, mean = codec_points(model, images, seed, batch_size, ctx)
+
+    def se(v):
+        return float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0
+    rows = []
+    for k in range(model.num_steps + 1):
+        for name, mse in (("convdraw_prior_sample", sampled[k]), ("convdraw_prior_mean",
+                                                                   mean[k])):
+            rows.append([name, "k=%d" % k, float(rate[k].mean()), float(rate[k].mean()),
+                         float(mse.mean()), se(mse)])
+    classical = {"jpeg": classical_points(images, "jpeg", jpeg_qualities),
+                 "jpeg2000": classical_points(images, "jpeg2000", j2k_ratios)}
+    for name, points in classical.items():
+        for setting, bits, payload, mse, _ in points:
+            rows.append([name, "%g" % setting, float(bits.mean()), float(payload.mean()),
+                         float(mse.mean()), se(mse)])
+    fig = _figure(PLOT_INCHES)
+    ax = fig.add_subplot(1, 1, 1)
+    ks = slice(None)
+    ax.plot(rate.mean(axis=1)[ks], sampled.mean(axis=1)[ks], "o-", color="tab:blue",
+            markersize=3, label="ConvDRAW, rest sampled from the prior")
+    ax.plot(rate.mean(axis=1)[ks], mean.mean(axis=1)[ks], "s-", color="tab:cyan",
+            markersize=3, label="ConvDRAW, rest at the prior's mean")
+    for (name, points), color in zip(classical.items(), ("tab:red", "tab:green")):
+        label = "JPEG" if name == "jpeg" else "JPEG2000"
+        mse = [p[3].mean() for p in points]
+        ax.plot([p[1].mean() for p in points], mse, "^-", color=color, markersize=3,
+                label="%s, whole file" % label)
+        ax.plot([p[2].mean() for p in points], mse, "v--", color=color, markersize=3,
+                label="%s, without headers" % label)
+    ax.set_xscale("log")
+    ax.set_xlabel("bits per image")
+    ax.set_ylabel("mean squared error (pixels in [0, 1])")
+    ax.set_title("Lossy compression, %d test images" % n, fontsize=9)
+    ax.legend(fontsize=6)
+    fig.tight_layout()
+    png, grid_png, data = (_path(out_dir, f) for f in ("codec.png", "codec_grid.png",
+                                                       "codec.csv"))
+    _save_figure(fig, png)
+    _write_csv(data, ["method", "setting", "bits_per_image", "payload_bits_per_image",
+                      "mse", "mse_se"], rows)
+    # the grid: originals, ConvDRAW at k = T/2 (prior mean), the classical codecs at the
+    # payload closest to that rate
+    shown = images[:num_shown]
+    k = model.num_steps // 2
+    eps = latent_noise(model, len(shown), seed, ctx)
+    eps[k:] = 0
+    ours = mx.nd.sigmoid(model.trace(mx.nd.array(shown, ctx=eps.context), eps,
+                                     posterior_steps=k)["logits"]).asnumpy()
+    target = float(rate[k].mean())
+    lines = [("original", shown), ("ConvDRAW k=%d: %.0f bits" % (k, target), ours)]
+    for name, points in classical.items():
+        setting, _, payload, _, decoded = min(points, key=lambda p: abs(p[2].mean() - target))
+        lines.append(("%s %g: %.0f bits (%.0f with headers)" % (
+            "JPEG" if name == "jpeg" else "JPEG2000", setting, payload.mean(),
+            [p[1] for p in points if p[0] == setting][0].mean()), decoded[:num_shown]))
+    grid = _figure((1.0 * len(shown) + 2.5, 1.1 * len(lines)), constrained=True)
+    axes = grid.subplots(len(lines), len(shown), squeeze=False)
+    for r, (label, pictures) in enumerate(lines):
+        for c in range(len(shown)):
+            ax = axes[r, c]
+            ax.imshow(_display(np.clip(pictures[c], 0, 1)), cmap="gray", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=7)
+    _save_figure(grid, grid_png)
+    return [png, grid_png, data]
 
 
 def rate_distortion(model, images, out_dir, seed=0, batch_size=100, ctx=None):

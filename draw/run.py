@@ -469,6 +469,8 @@ def _draw_figures(fig, model, saved, names, out_dir, ctx, seed, rows, num_images
                                                seed=seed, batch_size=batch_size, ctx=ctx),
         "compression": lambda: fig.compression(model, images[:rows], out_dir, seed=seed,
                                                ctx=ctx),
+        "codec": lambda: fig.codec(model, images[:num_images], out_dir, seed=seed,
+                                   batch_size=batch_size, ctx=ctx, num_shown=rows),
         "rate_distortion": lambda: fig.rate_distortion(model, images[:num_images], out_dir,
                                                        seed=seed, batch_size=batch_size,
                                                        ctx=ctx),

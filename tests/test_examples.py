@@ -212,6 +212,7 @@ def test_train_omniglot_convdraw_short_run(tmp_path, omniglot_data_dir):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert sorted(os.listdir(os.path.join(logdir, "figures"))) == sorted(
         ["compression.png", "compression.json", "rate_distortion.png", "rate_distortion.csv",
+         "codec.png", "codec_grid.png", "codec.csv",
          "generation.png", "generation.gif", "generation.json", "nearest_training.png",
          "nearest_training.csv", "kl_per_step.png", "kl_per_step.csv"])
     grid = Image.open(os.path.join(logdir, "figures", "compression.png"))

@@ -53,7 +53,7 @@ def png(path):
 def test_available_figures(draw_model, convdraw_model):
     assert figures.available(draw_model) == ("generation", "nearest_training", "reading",
                                              "filterbank", "kl_per_step")
-    assert figures.available(convdraw_model) == ("compression", "rate_distortion",
+    assert figures.available(convdraw_model) == ("compression", "rate_distortion", "codec",
                                                  "generation", "nearest_training",
                                                  "kl_per_step")
     plain = DRAW(image_shape=(1, H, W), num_steps=2, num_recurrent_units=4, latent_dim=2,
@@ -242,3 +242,25 @@ def test_codec_points(convdraw_model, images):
                                              figures.latent_noise(convdraw_model, 3, 2))
     np.testing.assert_allclose(sampled[:, :3], ((means[:, :3] - images[None, :3]) ** 2)
                                .reshape(t + 1, 3, -1).mean(axis=2), rtol=1e-5)
+
+
+def test_codec_figure(convdraw_model, images, tmp_path):
+    """The CSV holds ConvDRAW's k = 0..T both ways and every JPEG / JPEG2000 setting,
+    sizes of real encoded files (whole >= payload), and the two pictures exist."""
+    paths = figures.codec(convdraw_model, images[:4], str(tmp_path), seed=1,
+                          jpeg_qualities=(10, 90), j2k_ratios=(1.2, 3.0), num_shown=3)
+    assert [p.rsplit("/", 1)[1] for p in paths] == ["codec.png", "codec_grid.png",
+                                                    "codec.csv"]
+    rows = list(csv.DictReader(open(paths[2])))
+    t = convdraw_model.num_steps
+    methods = [r["method"] for r in rows]
+    assert methods.count("convdraw_prior_sample") == methods.count("convdraw_prior_mean") \
+        == t + 1
+    assert methods.count("jpeg") == 2 and methods.count("jpeg2000") == 2
+    for r in rows:
+        assert float(r["bits_per_image"]) >= float(r["payload_bits_per_image"]) >= 0
+    from draw import codecs
+    sizes = [8 * len(codecs.encode(image[0], "jpeg", 10)[0]) for image in images[:4]]
+    jpeg10 = [r for r in rows if r["method"] == "jpeg" and r["setting"] == "10"][0]
+    assert float(jpeg10["bits_per_image"]) == pytest.approx(np.mean(sizes))
+    assert Image.open(paths[0]).size == (600, 400)
