@@ -40,6 +40,14 @@ def evaluation_subset(num_images, size, seed=0):
     return np.random.RandomState(seed).permutation(num_images)[:size]
 
 
+def take_subset(images, size, seed=0):
+    """``images`` (NDArray, (N, ...)) at :func:`evaluation_subset` ``(N, size, seed)``:
+    all of them when ``size`` is 0 or not smaller than N."""
+    if not size or size >= len(images):
+        return images
+    return images[mx.nd.array(evaluation_subset(len(images), size, seed))]
+
+
 class BatchIterator:
     """Mini-batches from an in-memory image NDArray, in a reproducible order.
 

@@ -20,3 +20,10 @@ class CheckpointError(Exception):
 
 class TrainingError(Exception):
     """Training cannot go on (e.g. the loss stayed non-finite); the message says why."""
+
+
+def last_line(error):
+    """The last line of an exception's message (MXNet's carry a C++ stack trace above
+    it), or its type's name: what a one-line error shows of it."""
+    lines = str(error).strip().splitlines()
+    return lines[-1] if lines else type(error).__name__

@@ -19,14 +19,17 @@ def atomic_write(path, write):
             os.remove(tmp)
 
 
+def dump_json(path, obj):
+    """Write ``obj`` to ``path`` as indented JSON with sorted keys (strict: NaN or
+    infinity is an error, never the invalid bare ``NaN``); not atomic by itself."""
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=2, sort_keys=True, allow_nan=False)
+        f.write("\n")
+
+
 def write_json(path, obj):
-    """Atomically write ``obj`` as indented JSON (strict: NaN or infinity is an error,
-    never the invalid bare ``NaN``)."""
-    def write(tmp):
-        with open(tmp, "w") as f:
-            json.dump(obj, f, indent=2, sort_keys=True, allow_nan=False)
-            f.write("\n")
-    atomic_write(path, write)
+    """Atomically write ``obj`` as :func:`dump_json` does."""
+    atomic_write(path, lambda tmp: dump_json(tmp, obj))
 
 
 def read_json(path):

@@ -12,8 +12,8 @@ last update of the 100th epoch; a warm-started run adds ``init_from`` and
 import json
 import os
 
-from .errors import CheckpointError
-from .files import read_json, sha256_file
+from .errors import CheckpointError, last_line
+from .files import dump_json, read_json, sha256_file
 
 #: where the repository keeps the weights (beside the package, in a source checkout)
 PRETRAINED_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -49,7 +49,7 @@ def read_record(name, directory=PRETRAINED_DIR):
         record = read_json(record_path)
     except (OSError, ValueError) as e:
         raise CheckpointError("%s: not a readable JSON record (%s)"
-                              % (record_path, _last_line(e))) from None
+                              % (record_path, last_line(e))) from None
     problem = record_problem(record)
     if problem:
         raise CheckpointError("%s: not a pretrained-weights record: %s" % (record_path,
@@ -93,10 +93,6 @@ def record_problem(record):
         return "source.step must be an integer"
     return ""
 
-
-def _last_line(error):
-    lines = str(error).strip().splitlines()
-    return lines[-1] if lines else type(error).__name__
 
 
 def resolve(spec):
@@ -153,7 +149,7 @@ def load_arrays(params):
         arrays = mx.nd.load(params)
     except (OSError, ValueError, mx.base.MXNetError) as e:
         raise CheckpointError("%s: unreadable parameter file (%s)"
-                              % (params, _last_line(e))) from None
+                              % (params, last_line(e))) from None
     if not isinstance(arrays, dict):
         raise CheckpointError("%s: holds unnamed arrays, not a model's parameters" % params)
     return arrays
@@ -209,11 +205,9 @@ def publish(name, save_params, record, directory=PRETRAINED_DIR):
             save_params(tmp_params)
         except mx.base.MXNetError as e:
             raise OSError(errno.EIO, "writing the parameters failed (%s; is the disk full?)"
-                          % _last_line(e), params) from None
+                          % last_line(e), params) from None
         record = dict(record, sha256=sha256_file(tmp_params))
-        with open(tmp_record, "w") as f:
-            json.dump(record, f, indent=2, sort_keys=True, allow_nan=False)
-            f.write("\n")
+        dump_json(tmp_record, record)
         os.replace(tmp_params, params)
         os.replace(tmp_record, record_path)
     finally:
@@ -231,6 +225,6 @@ def check_bound(model, images, ctx=None):
     stored with the weights and checked by the tests."""
     import mxnet as mx
     from .evaluate import model_bound
-    from .batches import evaluation_subset
-    subset = images[mx.nd.array(evaluation_subset(len(images), CHECK_IMAGES))]
-    return model_bound(model, subset, 100, [ctx or mx.cpu()], seed=0)
+    from .batches import take_subset
+    return model_bound(model, take_subset(images, CHECK_IMAGES), 100, [ctx or mx.cpu()],
+                       seed=0)

@@ -101,6 +101,7 @@ def model_from_weights(record, params, ctx=None):
     import mxnet as mx
     from .errors import CheckpointError
     from .pretrained import load_arrays
+    from .rundir import parameters_mismatch
     try:
         model = model_from_config(record["model"])
     except (TypeError, ValueError) as e:
@@ -112,19 +113,9 @@ def model_from_weights(record, params, ctx=None):
     model.initialize(mx.init.Zero(), ctx=ctx)
     first = ctx[0] if isinstance(ctx, (list, tuple)) else ctx
     model(mx.nd.zeros((1,) + tuple(model.config()["image_shape"]), ctx=first))
-    expected = {name: p.shape for name, p in model._collect_params_with_prefix().items()}
-    missing = sorted(set(expected) - set(arrays))
-    extra = sorted(set(arrays) - set(expected))
-    wrong = sorted(n for n in set(expected) & set(arrays)
-                   if tuple(arrays[n].shape) != tuple(expected[n]))
-    if missing or extra or wrong:
-        raise CheckpointError(
-            "%s: the parameters do not fit the model of its record (%s)" % (params, "; ".join(
-                part for part in (
-                    "missing: %s" % ", ".join(missing[:3]) if missing else "",
-                    "unexpected: %s" % ", ".join(extra[:3]) if extra else "",
-                    "%s has shape %s in the file, %s in the model" % (
-                        wrong[0], tuple(arrays[wrong[0]].shape), tuple(expected[wrong[0]]))
-                    if wrong else "") if part)))
+    mismatch = parameters_mismatch(model, arrays)
+    if mismatch:
+        raise CheckpointError("%s: the parameters do not fit the model of its record (%s)"
+                              % (params, mismatch))
     model.load_parameters(params, ctx=ctx)
     return model

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import schedule
 from .config import RESUMABLE, TrainConfig
-from .batches import evaluation_subset, fixed_binarization
+from .batches import fixed_binarization, take_subset
 from .datasets import ensure_dataset, load_dataset
 from .distributed import create_kvstore
 from .errors import CheckpointError, DatasetError, TrainingError, UsageError
@@ -289,9 +289,7 @@ def split_images(dataset, split="test", num_images=0, binarize=None, data_dir=No
     images = arrays[key]
     if binarize == "dynamic":
         images = fixed_binarization(images)
-    if not num_images or num_images >= len(images):
-        return images
-    return images[mx.nd.array(evaluation_subset(len(images), num_images))]
+    return take_subset(images, num_images)
 
 
 def _split_images(saved, split, num_images, data_dir, source):

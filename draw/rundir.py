@@ -29,7 +29,7 @@ import time
 import mxnet as mx
 
 from .config import TrainConfig
-from .errors import CheckpointError, UsageError
+from .errors import CheckpointError, UsageError, last_line
 from .files import atomic_write, read_json, without_nonfinite, write_json  # noqa: F401
 
 log = logging.getLogger("draw")
@@ -58,7 +58,7 @@ def save(directory, step, net, trainer, state, keep=3):
             files["states"] = _fingerprint(states)
     except mx.base.MXNetError as e:  # MXNet's writers report a failed write this way
         raise OSError(errno.EIO, "writing the checkpoint of step %d failed (%s; is the disk "
-                                 "full?)" % (step, _last_line(e)), directory) from None
+                                 "full?)" % (step, last_line(e)), directory) from None
     write_json(state_json, dict(state, step=step, files=files))
     if keep:
         intact = [s for s in reversed(list_steps(directory)) if not check(directory, s)[1]]
@@ -117,7 +117,7 @@ def check(directory, step, deep=False, need_states=True):
     try:
         state = read_json(state_json)
     except (OSError, ValueError) as e:
-        return None, "state file unreadable (%s)" % _last_line(e)
+        return None, "state file unreadable (%s)" % last_line(e)
     if not (isinstance(state, dict) and state.get("step") == step
             and all(isinstance(state.get(k), int) for k in ("epoch", "batch"))):
         return None, "state file of the wrong form"
@@ -190,11 +190,11 @@ def load(directory, net, trainer=None, ctx=None, step=None):
         try:
             arrays = mx.nd.load(params)
         except (OSError, ValueError, mx.base.MXNetError) as e:
-            errors.append("step %d: %s" % (s, _last_line(e)))
+            errors.append("step %d: %s" % (s, last_line(e)))
             continue
         upgrade = getattr(net, "upgrade_parameters", None)
         upgraded = upgrade(arrays) if upgrade else ""
-        mismatch = _mismatch(net, arrays)
+        mismatch = parameters_mismatch(net, arrays)
         if mismatch:
             raise CheckpointError("%s: the checkpoint at step %d does not fit the model "
                                   "(%s)" % (directory, s, mismatch))
@@ -213,7 +213,7 @@ def load(directory, net, trainer=None, ctx=None, step=None):
                 trainer.load_states(states)
         except (OSError, ValueError, EOFError, pickle.UnpicklingError, mx.base.MXNetError,
                 AssertionError, KeyError, TypeError) as e:
-            errors.append("step %d: %s" % (s, _last_line(e)))
+            errors.append("step %d: %s" % (s, last_line(e)))
             continue
         if errors:
             log.warning("%s: skipped unreadable checkpoint(s) (%s); using step %d",
@@ -234,12 +234,8 @@ def _load_arrays(net, arrays, ctx):
         os.remove(tmp)
 
 
-def _last_line(error):
-    lines = str(error).strip().splitlines()
-    return lines[-1] if lines else type(error).__name__
 
-
-def _mismatch(net, arrays):
+def parameters_mismatch(net, arrays):
     """Why saved ``arrays`` (name -> NDArray) cannot be loaded into ``net``, or ''."""
     expected = {name: p.shape for name, p in net._collect_params_with_prefix().items()}
     missing = sorted(set(expected) - set(arrays))

@@ -20,7 +20,7 @@ from mxnet import autograd, gluon
 
 from . import runtime, schedule
 from .config import TrainConfig
-from .batches import BatchIterator, evaluation_subset
+from .batches import BatchIterator, take_subset
 from .evaluate import EvaluationStopped, evaluate_bound
 from .loss import ModelWithLoss
 from .rundir import RunDir
@@ -110,9 +110,7 @@ class Trainer:
                                         seed=self.cfg.seed, binarize=self.cfg.binarize)
         self.full_val_images = val_images
         # a subset spread over the split (Omniglot's test split is ordered by alphabet)
-        self.val_images = val_images[mx.nd.array(evaluation_subset(
-            len(val_images), self.cfg.num_val))] \
-            if self.cfg.num_val and self.cfg.num_val < len(val_images) else val_images
+        self.val_images = take_subset(val_images, self.cfg.num_val)
         self._last_eval = (None, None)
         self._last_checkpoint = None
         #: the gluon.Trainer that applies Adam
