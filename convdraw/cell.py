@@ -25,6 +25,8 @@ from operator import add
 import mxnet as mx
 from mxnet.gluon import HybridBlock, nn
 
+from draw.lstm import lstm_update
+
 
 class ConvLSTMCell(HybridBlock):
     """Convolutional LSTM over ``n`` separately convolved inputs.
@@ -123,7 +125,4 @@ class ConvLSTMCell(HybridBlock):
         F = mx.sym if isinstance(h, mx.sym.Symbol) else mx.nd
         gates = gates_x + self.h2h(h)
         i, f, g, o = F.split(gates, num_outputs=4, axis=1)
-        c = F.Activation(f, act_type="sigmoid") * c + \
-            F.Activation(i, act_type="sigmoid") * F.Activation(g, act_type="tanh")
-        h = F.Activation(o, act_type="sigmoid") * F.Activation(c, act_type="tanh")
-        return h, c
+        return lstm_update(F, i, f, g, o, c)

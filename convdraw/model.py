@@ -28,8 +28,8 @@ import mxnet as mx
 from mxnet import init
 from mxnet.gluon import HybridBlock, nn
 
+from draw.base import GenerativeModel, broadcast_params, broadcast_to_batch, check_sizes
 from draw.loss import gaussian_kl
-from draw.model import broadcast_params
 
 from .cell import ConvLSTMCell
 
@@ -81,7 +81,7 @@ class SubPixelWrite(HybridBlock):
         return F.depth_to_space(self.conv(h), block_size=2)
 
 
-class ConvDRAW(HybridBlock):
+class ConvDRAW(GenerativeModel):
     """The Convolutional DRAW network.
 
     Parameters
@@ -116,21 +116,17 @@ class ConvDRAW(HybridBlock):
 
     #: registry kind (see :func:`draw.model_config`)
     kind = "convdraw"
-    #: no attention window to draw
-    write_size = None
+    display_name = "ConvDRAW"
+    figures = ("compression", "rate_distortion", "codec", "generation", "nearest_training",
+               "kl_per_step")
 
     def __init__(self, image_shape=(1, 28, 28), num_steps=16, num_latent_maps=3,
                  num_recurrent_maps=64, encoder_maps=16, kernel_size=5, **kwargs):
         super().__init__(**kwargs)
-        self.image_shape = tuple(int(v) for v in image_shape)
-        if len(self.image_shape) != 3:
-            raise ValueError("image_shape must be (C, H, W), got %r" % (image_shape,))
-        for name, value in (("num_steps", num_steps), ("num_latent_maps", num_latent_maps),
-                            ("num_recurrent_maps", num_recurrent_maps),
-                            ("encoder_maps", encoder_maps), ("kernel_size", kernel_size)) + \
-                tuple(zip(("channels", "height", "width"), self.image_shape)):
-            if int(value) < 1:
-                raise ValueError("%s must be positive, got %r" % (name, value))
+        self.image_shape = check_sizes(image_shape, num_steps=num_steps,
+                                       num_latent_maps=num_latent_maps,
+                                       num_recurrent_maps=num_recurrent_maps,
+                                       encoder_maps=encoder_maps, kernel_size=kernel_size)
         c, h, w = self.image_shape
         k = int(kernel_size)
         if k % 2 == 0:
@@ -223,10 +219,8 @@ class ConvDRAW(HybridBlock):
                        h_dec0=None, c_dec0=None):
         c, h, w = self.image_shape
         x = F.reshape(x, shape=(-1, c, h, w))
-        like = dict(lhs_axes=(0,), rhs_axes=(0,))
-        canvas = F.broadcast_like(canvas0, x, **like)
-        h_enc, c_enc = F.broadcast_like(h_enc0, x, **like), F.broadcast_like(c_enc0, x, **like)
-        h_dec, c_dec = F.broadcast_like(h_dec0, x, **like), F.broadcast_like(c_dec0, x, **like)
+        canvas, h_enc, c_enc, h_dec, c_dec = broadcast_to_batch(
+            F, (canvas0, h_enc0, c_enc0, h_dec0, c_dec0), x)
         if noise is not None:
             noise = F.split(noise, num_outputs=self.num_steps, axis=0, squeeze_axis=True) \
                 if self.num_steps > 1 else [F.reshape(noise, shape=(-3, -2))]
@@ -330,13 +324,3 @@ class ConvDRAW(HybridBlock):
         windows : None (no attention)
         """
         return self.trace(None, eps, posterior_steps=0)["canvases"], None
-
-    def sample(self, n, ctx=None):
-        """Draw ``n`` images from the learned prior: ``(canvases (T, n, C, H, W), None)``."""
-        ctx = ctx or mx.current_context()
-        eps = mx.nd.random.normal(shape=(self.num_steps, n) + self.latent_shape(), ctx=ctx)
-        return self.generate(eps)
-
-    def reconstruct(self, x):
-        """Bernoulli means ``sigmoid(c_T)`` for ``x`` (B, C, H, W), same shape."""
-        return mx.nd.Activation(self(x)[0], act_type="sigmoid")

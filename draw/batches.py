@@ -49,7 +49,7 @@ def take_subset(images, size, seed=0):
 
 
 class BatchIterator:
-    """Mini-batches from an in-memory image NDArray, in a reproducible order.
+    """Mini-batches from in-memory images (and their labels), in a reproducible order.
 
     The order of epoch ``e`` is a permutation drawn from ``seed + e``, so a run resumed at
     (epoch, batch) sees exactly the batches the uninterrupted run would have.
@@ -64,10 +64,12 @@ class BatchIterator:
         'dynamic' resamples ``x ~ Bernoulli(x)`` for every batch (MNIST).
     drop_last : bool
         Drop the final incomplete batch (training) or keep it (evaluation).
+    labels : NDArray, shape (N,), optional
+        Class labels: then a batch is ``(images, labels)``.
     """
 
     def __init__(self, images, batch_size, shuffle=True, seed=0, binarize=None,
-                 drop_last=True):
+                 drop_last=True, labels=None):
         if binarize not in (None, "dynamic"):
             raise ValueError("binarize must be None or 'dynamic', got %r" % (binarize,))
         if batch_size < 1:
@@ -75,7 +77,10 @@ class BatchIterator:
         if drop_last and len(images) < batch_size:
             raise ValueError("batch_size %d is larger than the dataset (%d images)"
                              % (batch_size, len(images)))
+        if labels is not None and len(labels) != len(images):
+            raise ValueError("%d labels for %d images" % (len(labels), len(images)))
         self.images = images
+        self.labels = labels
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.seed = seed
@@ -94,7 +99,8 @@ class BatchIterator:
         return np.random.RandomState((self.seed * 1000003 + epoch) % (2 ** 32)).permutation(n)
 
     def epoch(self, epoch, start=0):
-        """Yield float32 batches (B, C, H, W) of ``epoch`` from batch index ``start``."""
+        """Yield float32 batches (B, C, H, W) of ``epoch`` from batch index ``start``
+        (with labels: ``(images, labels)`` pairs)."""
         order = self.order(epoch)
         for b in range(start, len(self)):
             idx = mx.nd.array(order[b * self.batch_size:(b + 1) * self.batch_size],
@@ -102,4 +108,4 @@ class BatchIterator:
             x = mx.nd.take(self.images, idx).astype("float32")
             if self.binarize == "dynamic":
                 x = mx.nd.random.uniform_like(x) < x
-            yield x
+            yield x if self.labels is None else (x, mx.nd.take(self.labels, idx))

@@ -11,13 +11,14 @@ tiling the whole image (:func:`draw.attention.tiling_bias`), so the first glimps
 coarse view of all of it, where the paper gives no initialisation.
 """
 from mxnet import init
-from mxnet.gluon import HybridBlock, nn
+from mxnet.gluon import nn
 
 from .attention import AttentionGlimpse
+from .base import Classifier, broadcast_to_batch, check_sizes
 from .lstm import LSTMCell
 
 
-class DRAWClassifier(HybridBlock):
+class DRAWClassifier(Classifier):
     """Differentiable RAM: classify an image from T attention glimpses.
 
     Parameters
@@ -39,18 +40,14 @@ class DRAWClassifier(HybridBlock):
     """
 
     kind = "classifier"
+    display_name = "DRAW classifier"
 
     def __init__(self, image_shape=(1, 100, 100), num_steps=8, glimpse_size=12,
                  num_recurrent_units=256, num_classes=10, **kwargs):
         super().__init__(**kwargs)
-        image_shape = tuple(int(v) for v in image_shape)
-        for name, value in (("num_steps", num_steps), ("glimpse_size", glimpse_size),
-                            ("num_recurrent_units", num_recurrent_units),
-                            ("num_classes", num_classes)):
-            if int(value) < 1:
-                raise ValueError("%s must be positive, got %s" % (name, value))
-        if len(image_shape) != 3 or min(image_shape) < 1:
-            raise ValueError("image_shape must be (C, H, W), got %s" % (image_shape,))
+        image_shape = check_sizes(image_shape, num_steps=num_steps, glimpse_size=glimpse_size,
+                                  num_recurrent_units=num_recurrent_units,
+                                  num_classes=num_classes)
         self.image_shape = image_shape
         self.num_steps = int(num_steps)
         self.glimpse_size = int(glimpse_size)
@@ -72,8 +69,7 @@ class DRAWClassifier(HybridBlock):
 
     def hybrid_forward(self, F, x, h0, c0):
         first = F.reshape(F.slice_axis(F.flatten(x), axis=1, begin=0, end=1), shape=(-1, 1))
-        h = F.broadcast_like(h0, first, lhs_axes=(0,), rhs_axes=(0,))
-        c = F.broadcast_like(c0, first, lhs_axes=(0,), rhs_axes=(0,))
+        h, c = broadcast_to_batch(F, (h0, c0), first)
         windows = []
         for _ in range(self.num_steps):
             g, window = self.glimpse(x, h)

@@ -236,6 +236,17 @@ def contexts(args):
                           getattr(args, "cpus", 1))
 
 
+def environment(args, devices=None):
+    """The :class:`draw.config.Environment` of parsed flags: the devices (``devices`` of
+    them, default all), ``--data_dir``, ``--source`` and ``--no_progress`` (flags a
+    script may lack)."""
+    from .config import Environment
+    return Environment(contexts=tuple(contexts(args)[:devices]),
+                       data_dir=getattr(args, "data_dir", None),
+                       source=getattr(args, "source", None),
+                       progress=not getattr(args, "no_progress", False))
+
+
 def train(args, model_cfg, dataset, explicit=(), **settings):
     """Start or (``--resume``) continue a run from parsed trainer flags.
 
@@ -245,8 +256,7 @@ def train(args, model_cfg, dataset, explicit=(), **settings):
     count as requested changes.
     """
     from . import run
-    where = dict(contexts=contexts(args), data_dir=args.data_dir, source=args.source,
-                 progress=not args.no_progress)
+    env = environment(args)
     config = train_config(args, **settings)
     if args.accept_other_data and not args.resume:
         raise UsageError("--accept_other_data is for --resume (a new run records the "
@@ -260,10 +270,10 @@ def train(args, model_cfg, dataset, explicit=(), **settings):
                              "own checkpoint: give one of them" % args.resume)
         requested = dict(model_cfg["kwargs"], dataset=dataset, **config.to_dict())
         changes = {k: v for k, v in requested.items() if k in explicit}
-        return run.resume(args.resume, changes=changes, kind=model_cfg["kind"],
-                          accept_other_data=args.accept_other_data, **where)
-    return run.train(model_cfg, config, dataset, args.logdir, init_from=args.init_from,
-                     **where)
+        return run.resume(args.resume, changes=changes, env=env, kind=model_cfg["kind"],
+                          accept_other_data=args.accept_other_data)
+    return run.train(model_cfg, config, dataset, args.logdir, env=env,
+                     init_from=args.init_from)
 
 
 def saved_batch_size(args):
@@ -292,9 +302,8 @@ def evaluate(args):
     from . import run
     result = run.evaluate(args.checkpoint, split=args.split, num_images=args.num_images,
                           batch_size=args.batch_size, step=args.step,
-                          contexts=contexts(args)[:1], data_dir=args.data_dir,
-                          source=args.source, seed=args.seed, json_path=args.json,
-                          iw_samples=args.iw_samples or 0, progress=not args.no_progress)
+                          env=environment(args, devices=1), seed=args.seed,
+                          json_path=args.json, iw_samples=args.iw_samples or 0)
     print("%s step %d: %s split (%d images): bound %.3f nats (reconstruction %.3f, KL %.3f)"
           % (args.checkpoint, result["step"], result["split"], result["images"],
              result["total"], result["reconstruction"], result["kl"]))
@@ -311,9 +320,8 @@ def figures(args):
     """``examples/figures.py``: draw a run's figures, print the written paths."""
     from . import run
     written = run.figures(args.checkpoint, args.out, names=args.figure, step=args.step,
-                          ctx=contexts(args)[0], seed=args.seed, rows=args.rows,
-                          num_images=args.num_images, data_dir=args.data_dir,
-                          source=args.source, progress=not args.no_progress)
+                          env=environment(args, devices=1), seed=args.seed, rows=args.rows,
+                          num_images=args.num_images)
     for path in written:
         print(path)
     return written
@@ -373,8 +381,7 @@ def export_pretrained(args):
     """``examples/export_pretrained.py``: a run's checkpoint as pretrained weights."""
     from . import run
     record = run.export_pretrained(args.checkpoint, args.name, directory=args.out,
-                                   step=args.step, data_dir=args.data_dir,
-                                   source=args.source)
+                                   step=args.step, env=environment(args))
     print("%s: step %d of %s, bound %.3f nats on %d test images (a seeded subset; sha256 %s)"
           % (args.name, record["source"]["step"], args.checkpoint, record["check"]["total"],
              record["check"]["images"], record["sha256"][:12]))

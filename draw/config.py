@@ -134,3 +134,38 @@ class TrainConfig:
 
 #: Settings that may change when a run is resumed (everything else comes from args.json).
 RESUMABLE = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.metadata["resumable"])
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Where and how a job runs, handed whole from the command line
+    (:func:`draw.cli.environment`) to :mod:`draw.run`: the same four things every job
+    needs, never taken apart on the way.
+
+    Attributes
+    ----------
+    contexts : tuple of mxnet.Context
+        The devices (a global batch is split over them); empty: one CPU.
+    data_dir : str or None
+        Converted datasets (None: :func:`default_data_dir`).
+    source : str or None
+        Original dataset files a conversion reads (None: :func:`default_source`, which
+        downloads when that is unset).
+    progress : bool
+        tqdm progress bars (else log lines).
+    """
+
+    contexts: tuple = ()
+    data_dir: Optional[str] = None
+    source: Optional[str] = None
+    progress: bool = True
+
+    def devices(self):
+        """The contexts as a list: ``[mx.cpu()]`` when none were given."""
+        if self.contexts:
+            return list(self.contexts)
+        import mxnet as mx
+        return [mx.cpu()]
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)

@@ -62,3 +62,18 @@ def create_kvstore(kind, num_contexts):
                          % os.environ["DMLC_ROLE"])
     kv = mx.kv.create(kind)
     return kv, kv.rank, kv.num_workers
+
+
+def worker_batch(batch_size, num_workers):
+    """Each worker's share of a global batch of ``batch_size``.
+
+    Raises
+    ------
+    draw.errors.UsageError
+        ``batch_size`` not divisible by ``num_workers``.
+    """
+    from .errors import UsageError
+    if batch_size % num_workers:
+        raise UsageError("--batch_size %d (global) is not divisible by the %d workers"
+                         % (batch_size, num_workers))
+    return batch_size // num_workers

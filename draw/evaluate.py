@@ -10,54 +10,75 @@ class EvaluationStopped(Exception):
     """``evaluate_bound``'s ``stop()`` asked it to end early."""
 
 
-def evaluate_bound(net, images, batch_size, ctxs, stop=None, progress=None, noise=None):
-    """Mean negative ELBO over ``images``, in nats per image, with its two parts.
+def evaluate_mean(net, data, batch_size, ctxs, names, stop=None, progress=None, noise=None):
+    """Means over a set of examples of the per-example values ``net`` returns.
 
     Parameters
     ----------
     net : HybridBlock
-        ``x -> (total, reconstruction, kl)`` per example (:class:`draw.loss.ModelWithLoss`).
-    images : NDArray, shape (N, C, H, W), values in {0, 1} (or [0, 1])
+        ``batch -> values`` per example, each shape (B,) (an objective's block,
+        :meth:`draw.objectives.Objective.block`).
+    data : NDArray, shape (N, ...), or tuple of NDArrays
+        The examples: images, or ``(images, labels)`` with the same N.
     batch_size : int
         Global batch size, split over ``ctxs``.
     ctxs : list of Context
+    names : tuple of str
+        The names of ``net``'s values, in order: the keys of the result.
     stop : callable, optional
         Asked before every batch; :class:`EvaluationStopped` is raised when it returns
         True (a signal need not wait for a whole validation pass).
     progress : callable, optional
-        Called with the number of images done after every batch (a tqdm update).
+        Called with the number of examples done after every batch (a tqdm update).
     noise : callable, optional
         ``noise(start, stop)`` -> the latent noise (T, stop - start, latent...) of those
-        images, passed to ``net`` as its second input (:class:`ModelWithLossAndNoise`);
+        examples, passed to ``net`` as its last input (:class:`ModelWithLossAndNoise`);
         default: ``net`` draws its own from MXNet's stream.
 
     Returns
     -------
-    dict with float ``total``, ``reconstruction``, ``kl``.
+    dict of float, by ``names``.
     """
-    n = len(images)
+    parts = data if isinstance(data, tuple) else (data,)
+    n = len(parts[0])
     if n == 0:
         raise ValueError("no images to evaluate")
     sums = []
     for start in range(0, n, batch_size):
         if stop is not None and stop():
             raise EvaluationStopped()
-        x = images[start:start + batch_size].astype("float32")
-        parts = gluon.utils.split_and_load(x, ctxs[:len(x)], even_split=False)
-        if noise is None:
-            inputs = [(xi,) for xi in parts]
-        else:
-            eps = gluon.utils.split_and_load(noise(start, start + len(x)), ctxs[:len(x)],
-                                             batch_axis=1, even_split=False)
-            inputs = list(zip(parts, eps))
-        for args in inputs:
-            total, recon, kl = net(*args)
-            sums.append(mx.nd.stack(total.sum(), recon.sum(), kl.sum()).as_in_context(mx.cpu()))
+        batch = [a[start:start + batch_size] for a in parts]
+        count = len(batch[0])
+        batch[0] = batch[0].astype("float32")
+        if noise is not None:
+            batch.append(noise(start, start + count))
+        devices = ctxs[:count]
+        loaded = [gluon.utils.split_and_load(a, devices, even_split=False,
+                                             batch_axis=1 if noise is not None and
+                                             i == len(batch) - 1 else 0)
+                  for i, a in enumerate(batch)]
+        for args in zip(*loaded):
+            values = net(*args)
+            sums.append(mx.nd.stack(*[v.astype("float32").sum() for v in values])
+                        .as_in_context(mx.cpu()))
         if progress is not None:
             sums[-1].wait_to_read()  # the bar follows the computation, not the queue
-            progress(len(x))
-    total, recon, kl = (mx.nd.add_n(*sums) / n).asnumpy().ravel()
-    return {"total": float(total), "reconstruction": float(recon), "kl": float(kl)}
+            progress(count)
+    means = (mx.nd.add_n(*sums) / n).asnumpy().ravel()
+    return {name: float(v) for name, v in zip(names, means)}
+
+
+def evaluate_bound(net, images, batch_size, ctxs, stop=None, progress=None, noise=None):
+    """Mean negative ELBO over ``images``, in nats per image, with its two parts:
+    :func:`evaluate_mean` of ``net`` (``x -> (total, reconstruction, kl)`` per example,
+    :class:`draw.loss.ModelWithLoss`) on images (N, C, H, W) in {0, 1} (or [0, 1]).
+
+    Returns
+    -------
+    dict with float ``total``, ``reconstruction``, ``kl``.
+    """
+    return evaluate_mean(net, images, batch_size, ctxs, ("total", "reconstruction", "kl"),
+                         stop=stop, progress=progress, noise=noise)
 
 
 def image_noise(seed, first, count, num_steps, latent_shape):

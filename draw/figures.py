@@ -61,14 +61,9 @@ WRITE_COLOR, READ_COLOR = (255, 0, 0), (0, 200, 0)
 
 
 def available(model):
-    """The figure names that exist for ``model``, in the order they are drawn."""
-    if model.kind == "convdraw":
-        return ("compression", "rate_distortion", "codec", "generation", "nearest_training",
-                "kl_per_step")
-    if getattr(model, "attention", False):
-        return ("generation", "nearest_training", "reading", "filterbank", "kl_per_step")
-    # DRAW without attention has no window to show
-    return ("generation", "nearest_training", "kl_per_step")
+    """The figure names that exist for ``model``, in the order they are drawn
+    (:attr:`draw.base.Model.figures`)."""
+    return tuple(model.figures)
 
 
 def latent_noise(model, n, seed, ctx=None):
@@ -223,31 +218,12 @@ def glimpses(model, images, labels, out_dir, ctx=None):
     the true class. The GIF shows one glimpse per frame. The CSV holds per image and step
     the window (centre, sigma, stride, intensity; pixels), the prediction and the label.
     """
-    x = mx.nd.array(np.asarray(images, dtype=np.float32), ctx=ctx or mx.cpu())
-    logits, windows = model(x)
-    predicted = logits.argmax(axis=1).asnumpy().astype(int)
-    windows = windows.asnumpy()
-    labels = np.asarray(labels).astype(int)
+    predicted, windows = _glimpse_windows(model, images, ctx)
     n, steps = len(images), model.num_steps
-    colors = [tuple(int(255 * v) for v in c[:3])
-              for c in colormaps["viridis"](np.linspace(0, 1, steps))]
+    labels = np.asarray(labels).astype(int)
 
     def picture(shown):
-        grid = boxed_grid(np.asarray(images, dtype=np.float32), nrow=n, scale=SCALE)
-        draw = ImageDraw.Draw(grid)
-        h, w = images.shape[2:]
-        for i in range(n):
-            ox, oy = 1 + i * (w + 1), 1
-            for t in shown:
-                x0, y0, x1, y1 = window_box(windows[t, i], model.glimpse_size)
-                sigma = float(np.exp(windows[t, i, 2] / 2))
-                box = [(o + np.clip(v, 0, lim)) * SCALE for o, v, lim in
-                       ((ox, x0, w), (oy, y0, h), (ox, x1, w), (oy, y1, h))]
-                if box[2] > box[0] and box[3] > box[1]:
-                    draw.rectangle(box, outline=colors[t],
-                                   width=max(1, int(round(sigma * SCALE))))
-        return column_labels(grid, ["%d (%d)" % (p, y) for p, y in zip(predicted, labels)],
-                             w, scale=SCALE)
+        return _glimpse_picture(images, labels, predicted, windows, model.glimpse_size, shown)
     png, gif, data = (_path(out_dir, "glimpses" + e) for e in (".png", ".gif", ".csv"))
     _save_pil(png, picture(range(steps)))
     save_gif(gif, [picture([t]) for t in range(steps)])
@@ -255,6 +231,42 @@ def glimpses(model, images, labels, out_dir, ctx=None):
             [int(predicted[i]), int(labels[i])] for i in range(n) for t in range(steps)]
     _write_csv(data, ["image", "step"] + list(WINDOW_FIELDS) + ["predicted", "label"], rows)
     return [png, gif, data]
+
+
+def _glimpse_windows(model, images, ctx):
+    """The classifier's predictions (n,) and windows (T, n, 5) on ``images``."""
+    x = mx.nd.array(np.asarray(images, dtype=np.float32), ctx=ctx or mx.cpu())
+    logits, windows = model(x)
+    return logits.argmax(axis=1).asnumpy().astype(int), windows.asnumpy()
+
+
+def _glimpse_picture(images, labels, predicted, windows, glimpse_size, shown):
+    """The row of :func:`glimpses`' PNG with the windows of the steps ``shown``."""
+    images = np.asarray(images, dtype=np.float32)
+    n, h, w = len(images), images.shape[2], images.shape[3]
+    colors = [tuple(int(255 * v) for v in c[:3])
+              for c in colormaps["viridis"](np.linspace(0, 1, len(windows)))]
+    grid = boxed_grid(images, nrow=n, scale=SCALE)
+    draw = ImageDraw.Draw(grid)
+    for i in range(n):
+        ox, oy = 1 + i * (w + 1), 1
+        for t in shown:
+            x0, y0, x1, y1 = window_box(windows[t, i], glimpse_size)
+            sigma = float(np.exp(windows[t, i, 2] / 2))
+            box = [(o + np.clip(v, 0, lim)) * SCALE for o, v, lim in
+                   ((ox, x0, w), (oy, y0, h), (ox, x1, w), (oy, y1, h))]
+            if box[2] > box[0] and box[3] > box[1]:
+                draw.rectangle(box, outline=colors[t], width=max(1, int(round(sigma * SCALE))))
+    return column_labels(grid, ["%d (%d)" % (p, y) for p, y in zip(predicted, labels)], w,
+                         scale=SCALE)
+
+
+def glimpse_grid(model, images, labels, ctx=None):
+    """:func:`glimpses`' picture (a PIL image) of ``images`` (n, C, H, W) and ``labels``
+    (n,), every glimpse drawn: what the trainer logs to TensorBoard."""
+    predicted, windows = _glimpse_windows(model, images, ctx)
+    return _glimpse_picture(images, np.asarray(labels).astype(int), predicted, windows,
+                            model.glimpse_size, range(model.num_steps))
 
 
 def zoom(image, window, glimpses, out_dir):
@@ -314,7 +326,7 @@ def reading(model, images, out_dir, seed=0, ctx=None):
     input with that step's read window (green) beside the canvas with its write window
     (red). CSV: one row per image and step with both windows.
     """
-    if not getattr(model, "attention", False):
+    if not model.attention:
         raise ValueError("the reading figure needs a DRAW model with attention")
     n = len(images)
     x = mx.nd.array(images, ctx=ctx or mx.cpu())

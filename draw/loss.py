@@ -109,6 +109,27 @@ class ModelWithLossAndNoise(ModelWithLoss):
         return self.loss(out.logits, x, out.mu_q, out.log_sigma_q, out.mu_p, out.log_sigma_p)
 
 
+class ClassifierWithLoss(HybridBlock):
+    """``(x, y) -> (loss, error)`` per example for a classifier
+    (:class:`draw.base.Classifier`): the softmax cross-entropy ``-log p(y | x)`` in nats,
+    and 1 where the most likely class is not ``y`` (0 otherwise), so that the mean of
+    the second is the error rate. One graph with the model, as :class:`ModelWithLoss`.
+
+    Inputs: ``x`` (B, C, H, W); ``y`` (B,), class indices. Outputs: loss, error, each (B,).
+    """
+
+    def __init__(self, model, **kwargs):
+        super().__init__(**kwargs)
+        with self.name_scope():
+            self.model = model
+
+    def hybrid_forward(self, F, x, y):
+        logits = self.model(x)[0]
+        y = F.cast(y, "float32")
+        loss = -F.pick(F.log_softmax(logits, axis=1), y, axis=1)
+        return loss, F.argmax(logits, axis=1) != y
+
+
 LOG_2PI = 1.8378770664093453  # log(2 pi)
 
 

@@ -10,6 +10,22 @@ from mxnet.gluon import HybridBlock, nn
 from .ops import split
 
 
+def lstm_update(F, i, f, g, o, c):
+    """The LSTM's state update from its four gate pre-activations (any shape, each that
+    of the state), shared by :class:`LSTMCell` and the ConvLSTM
+    (:class:`convdraw.cell.ConvLSTMCell`), whatever order they cut their gates in::
+
+        c' = sigmoid(f) c + sigmoid(i) tanh(g)
+        h' = sigmoid(o) tanh(c')
+
+    ``F.Activation`` (oneDNN) rather than ``F.sigmoid``/``F.tanh`` (see the module's
+    note). Returns ``(h', c')``.
+    """
+    c = F.Activation(f, act_type="sigmoid") * c + \
+        F.Activation(i, act_type="sigmoid") * F.Activation(g, act_type="tanh")
+    return F.Activation(o, act_type="sigmoid") * F.Activation(c, act_type="tanh"), c
+
+
 class LSTMCell(HybridBlock):
     """LSTM cell, gates ``i, f, o, g`` from one linear layer on ``[x, h]``.
 
@@ -40,7 +56,4 @@ class LSTMCell(HybridBlock):
 
     def hybrid_forward(self, F, x, h, c):
         i, f, o, g = split(F, self.gates(F.concat(x, h, dim=1)), 4)
-        c = F.Activation(f, act_type="sigmoid") * c + \
-            F.Activation(i, act_type="sigmoid") * F.Activation(g, act_type="tanh")
-        h = F.Activation(o, act_type="sigmoid") * F.Activation(c, act_type="tanh")
-        return h, c
+        return lstm_update(F, i, f, g, o, c)

@@ -13,21 +13,15 @@ The initial canvas c_0 and LSTM states are learned biases, broadcast to the batc
 """
 import mxnet as mx
 from mxnet import init
-from mxnet.gluon import HybridBlock, nn
+from mxnet.gluon import nn
 
 from .attention import AttentionRead, AttentionWrite, PlainRead, PlainWrite
+from .base import GenerativeModel, broadcast_params, broadcast_to_batch, check_sizes
 from .lstm import LSTMCell
 from .ops import split
 
 
-def broadcast_params(params, n, ctx):
-    """Learned initial states (Parameters of shape (1, ...)) repeated to ``n`` examples on
-    ``ctx`` (imperative; the hybridized graphs use ``F.broadcast_like`` themselves)."""
-    ref = mx.nd.zeros((n, 1), ctx=ctx)
-    return [mx.nd.broadcast_like(p.data(ctx), ref, lhs_axes=(0,), rhs_axes=(0,)) for p in params]
-
-
-class DRAW(HybridBlock):
+class DRAW(GenerativeModel):
     """The DRAW network.
 
     Parameters
@@ -68,15 +62,10 @@ class DRAW(HybridBlock):
     def __init__(self, image_shape=(1, 28, 28), num_steps=64, num_recurrent_units=256,
                  latent_dim=100, read_size=2, write_size=5, attention=True, **kwargs):
         super().__init__(**kwargs)
-        self.image_shape = tuple(int(v) for v in image_shape)
-        if len(self.image_shape) != 3:
-            raise ValueError("image_shape must be (C, H, W), got %r" % (image_shape,))
-        for name, value in (("num_steps", num_steps), ("num_recurrent_units", num_recurrent_units),
-                            ("latent_dim", latent_dim), ("read_size", read_size),
-                            ("write_size", write_size)) + tuple(
-                                zip(("channels", "height", "width"), self.image_shape)):
-            if int(value) < 1:
-                raise ValueError("%s must be positive, got %r" % (name, value))
+        self.image_shape = check_sizes(image_shape, num_steps=num_steps,
+                                       num_recurrent_units=num_recurrent_units,
+                                       latent_dim=latent_dim, read_size=read_size,
+                                       write_size=write_size)
         c, h, w = self.image_shape
         if attention and max(read_size, write_size) > max(h, w):
             raise ValueError("read_size/write_size (%d/%d) larger than the %dx%d image"
@@ -85,6 +74,8 @@ class DRAW(HybridBlock):
         self.num_recurrent_units = int(num_recurrent_units)
         self.latent_dim = int(latent_dim)
         self.attention = bool(attention)
+        # the window sizes are ignored without attention: recorded as the defaults
+        self._window_sizes = (int(read_size), int(write_size)) if self.attention else (2, 5)
         self.num_pixels = c * h * w
         u = self.num_recurrent_units
         with self.name_scope():
@@ -107,6 +98,17 @@ class DRAW(HybridBlock):
     def latent_shape(self):
         """(Z,): one step's latents."""
         return (self.latent_dim,)
+
+    @property
+    def display_name(self):
+        return "DRAW" if self.attention else "DRAW (no attention)"
+
+    @property
+    def figures(self):
+        if self.attention:
+            return ("generation", "nearest_training", "reading", "filterbank", "kl_per_step")
+        # DRAW without attention has no window to show
+        return ("generation", "nearest_training", "kl_per_step")
 
     @property
     def write_size(self):
@@ -145,8 +147,7 @@ class DRAW(HybridBlock):
         """Constructor arguments, JSON-serialisable (see :func:`draw.get_model`)."""
         return dict(image_shape=list(self.image_shape), num_steps=self.num_steps,
                     num_recurrent_units=self.num_recurrent_units, latent_dim=self.latent_dim,
-                    read_size=getattr(self.read, "num_glimpses", 2),
-                    write_size=getattr(self.write, "num_glimpses", 5),
+                    read_size=self._window_sizes[0], write_size=self._window_sizes[1],
                     attention=self.attention)
 
     def hybrid_forward(self, F, x, noise=None, canvas0=None, h_enc0=None, c_enc0=None,
@@ -154,11 +155,8 @@ class DRAW(HybridBlock):
         c, h, w = self.image_shape
         x = F.reshape(x, shape=(-1, c, h, w))
         flat = F.reshape(x, shape=(0, -1))
-        canvas = F.broadcast_like(canvas0, flat, lhs_axes=(0,), rhs_axes=(0,))
-        h_enc = F.broadcast_like(h_enc0, flat, lhs_axes=(0,), rhs_axes=(0,))
-        c_enc = F.broadcast_like(c_enc0, flat, lhs_axes=(0,), rhs_axes=(0,))
-        h_dec = F.broadcast_like(h_dec0, flat, lhs_axes=(0,), rhs_axes=(0,))
-        c_dec = F.broadcast_like(c_dec0, flat, lhs_axes=(0,), rhs_axes=(0,))
+        canvas, h_enc, c_enc, h_dec, c_dec = broadcast_to_batch(
+            F, (canvas0, h_enc0, c_enc0, h_dec0, c_dec0), flat)
         if noise is not None:
             noise = F.split(noise, num_outputs=self.num_steps, axis=0, squeeze_axis=True) \
                 if self.num_steps > 1 else [F.reshape(noise, shape=(-3, 0))]
@@ -261,18 +259,3 @@ class DRAW(HybridBlock):
         canvases = nd.stack(*canvases, axis=0).reshape((self.num_steps, n) + self.image_shape)
         windows = nd.stack(*windows, axis=0) if self.write.has_window else None
         return canvases, windows
-
-    def sample(self, n, ctx=None):
-        """Draw ``n`` images from the prior.
-
-        Returns ``(canvases, windows)`` as :meth:`generate`: every intermediate canvas
-        (T, n, C, H, W) in [0, 1], and the write windows (T, n, 5) or None.
-        """
-        ctx = ctx or mx.current_context()
-        z = mx.nd.random.normal(shape=(self.num_steps, n) + self.latent_shape(), ctx=ctx)
-        return self.generate(z)
-
-    def reconstruct(self, x):
-        """Bernoulli means ``sigmoid(c_T)`` for ``x`` (batch, C, H, W), same shape."""
-        logits = self(x)[0]
-        return mx.nd.Activation(logits, act_type="sigmoid").reshape((-1,) + self.image_shape)

@@ -7,23 +7,28 @@ command-line tools (:mod:`draw.cli`) only turn flags into these arguments; a not
 calls the same functions::
 
     from draw import run
-    from draw.config import TrainConfig
+    from draw.config import Environment, TrainConfig
     run.train({"kind": "draw", "kwargs": {...}}, TrainConfig(max_steps=500),
-              "binarized_mnist", "runs/draw")
+              "binarized_mnist", "runs/draw", env=Environment(progress=False))
     run.resume("runs/draw", changes={"max_steps": 1000})
+
+Where and how a job runs (devices, data locations, progress bars) is one
+:class:`draw.config.Environment`, passed whole.
 """
 import logging
 import os
 import time
+from collections import namedtuple
 
 import mxnet as mx
 import numpy as np
 
 from . import schedule
-from .config import RESUMABLE, TrainConfig
+from .base import GenerativeModel
+from .config import RESUMABLE, Environment, TrainConfig
 from .batches import fixed_binarization, take_subset
 from .datasets import ensure_dataset, load_dataset
-from .distributed import create_kvstore
+from .distributed import create_kvstore, worker_batch
 from .errors import CheckpointError, DatasetError, TrainingError, UsageError
 from .evaluate import importance_weighted_bound, model_bound
 from .files import output_dir, without_nonfinite, write_json
@@ -36,25 +41,21 @@ from .train import Trainer, param_digest, steps_per_epoch, write_samples
 log = logging.getLogger("draw")
 
 
-def train(model_config, train_config, dataset, run_dir, contexts=None, data_dir=None,
-          source=None, progress=True, init_from=None):
+def train(model_config, train_config, dataset, run_dir, env=None, init_from=None):
     """Start a new run in ``run_dir`` (which must be new or empty).
 
     Parameters
     ----------
     model_config : dict
-        ``{"kind": "draw" | "convdraw", "kwargs": constructor arguments}``.
+        ``{"kind": "draw" | "convdraw" | "classifier", "kwargs": constructor arguments}``.
     train_config : TrainConfig
     dataset : str
         Converted dataset name (``binarized_mnist``, ``mnist``, ``omniglot``, ...);
         converted first when missing.
     run_dir : str
-    contexts : list of Context, optional
-        Default ``[mx.cpu()]``.
-    data_dir, source : str, optional
-        Converted datasets; original files for a conversion (None: download).
-    progress : bool
-        tqdm progress bar (else a log line every ``log_every`` steps).
+    env : Environment, optional
+        Devices, data locations and progress bars (default: one CPU, the default
+        locations, progress bars).
     init_from : str, optional
         Warm start: begin from these pretrained weights (a name in ``assets/pretrained``
         or a ``.params`` file with its record, :func:`draw.pretrained.resolve`) instead
@@ -65,33 +66,28 @@ def train(model_config, train_config, dataset, run_dir, contexts=None, data_dir=
     Returns
     -------
     dict or None
-        The final validation result (nats), None when stopped by a signal.
+        The final validation result, None when stopped by a signal.
     """
-    try:
-        schedule.check(train_config)  # before the data are converted
-    except ValueError as e:
-        raise UsageError(str(e)) from None
     rd = RunDir(run_dir)
     try:
-        return _train(model_config, train_config, dataset, rd, contexts, data_dir, source,
-                      progress, resuming=False, init_from=init_from)
+        return _train(model_config, train_config, dataset, rd, env or Environment(),
+                      init_from=init_from)
     finally:
         rd.unlock()
 
 
-def resume(run_dir, changes=None, contexts=None, data_dir=None, source=None, progress=True,
-           kind=None, accept_other_data=False):
+def resume(run_dir, changes=None, env=None, kind=None, accept_other_data=False):
     """Continue the run in ``run_dir`` from its newest loadable checkpoint.
 
     ``changes`` are settings the caller asked for explicitly, by name: model constructor
     arguments, ``dataset`` or :class:`TrainConfig` fields. Those in
     :data:`draw.config.RESUMABLE` (length, logging and checkpoint periods, kvstore)
     override the run's; any other that differs from the run's is refused. Devices may
-    change. ``kind``: the model kind the caller trains; a run of another kind is refused.
-    A run that already finished (``result.json``) is refused; one that reached its end
-    but not its final validation only finishes. The converted dataset must be the one
-    the run recorded (its sha256 in ``args.json``); ``accept_other_data`` continues on
-    another one (logged). Returns as :func:`train`.
+    change (``env`` as :func:`train`). ``kind``: the model kind the caller trains; a run
+    of another kind is refused. A run that already finished (``result.json``) is
+    refused; one that reached its end but not its final validation only finishes. The
+    converted dataset must be the one the run recorded (its sha256 in ``args.json``);
+    ``accept_other_data`` continues on another one (logged). Returns as :func:`train`.
     """
     rd = RunDir(run_dir)
     saved = rd.read_args()
@@ -108,8 +104,8 @@ def resume(run_dir, changes=None, contexts=None, data_dir=None, source=None, pro
     train_cfg = TrainConfig.from_dict(saved["train"]).replace(
         **{k: v for k, v in changes.items() if k in RESUMABLE})
     try:
-        return _train(saved["model"], train_cfg, saved["dataset"], rd, contexts, data_dir,
-                      source, progress, resuming=True, accept_other_data=accept_other_data)
+        return _train(saved["model"], train_cfg, saved["dataset"], rd, env or Environment(),
+                      resume_from=saved, accept_other_data=accept_other_data)
     finally:
         rd.unlock()
 
@@ -124,24 +120,6 @@ def _refuse_changes(saved, changes):
     if conflicts:
         raise UsageError("--resume: the run was started with other settings: %s; resume "
                          "without them or start a new run" % ", ".join(conflicts))
-
-
-def _check_same_data(rd, path, meta, accept):
-    """A resumed run continues on the converted dataset it trained on: the sha256 of
-    the ``.nd`` file must be the one ``args.json`` recorded (runs that recorded none are
-    not checked), unless ``accept``."""
-    recorded = (rd.read_args().get("dataset_meta") or {}).get("nd_sha256")
-    now = meta.get("nd_sha256")
-    if not recorded or recorded == now:
-        return
-    if not accept:
-        raise UsageError("--resume %s: the converted dataset %s is not the one the run "
-                         "trained on (sha256 %s..., the run recorded %s...); convert the "
-                         "original files again, or pass --accept_other_data to continue on "
-                         "this one" % (rd.path, path, str(now)[:12], recorded[:12]))
-    log.warning("%s: continuing on another converted dataset than the run trained on "
-                "(sha256 %s..., recorded %s...): --accept_other_data", rd.path,
-                str(now)[:12], recorded[:12])
 
 
 def _refuse_schedule_jump(saved, changes):
@@ -161,114 +139,196 @@ def _refuse_schedule_jump(saved, changes):
                          "(see docs/training.md)" % ", ".join(moved))
 
 
-def _train(model_cfg, train_cfg, dataset, rd, contexts, data_dir, source, progress,
-           resuming, init_from=None, accept_other_data=False):
+def _train(model_cfg, cfg, dataset, rd, env, init_from=None, resume_from=None,
+           accept_other_data=False):
+    """A run's life, new (``init_from``: warm start) or resumed (``resume_from``: its
+    ``args.json``), as its steps: the devices and the run directory, the model, the
+    data, the record, the trainer (initialised, warm-started or resumed), fit, finish.
+    Everything a request can get wrong is refused before the run directory is written
+    (or, for what needs the trainer, it is discarded again)."""
     start = time.time()
     setup_logging()
-    ctxs = contexts or [mx.cpu()]
-    kvstore, rank, num_workers = create_kvstore(train_cfg.kvstore, len(ctxs))
-    rd.writes = rank == 0  # only rank 0 of a distributed run writes files
-    if not resuming and rd.writes:
+    ctxs = env.devices()
+    kvstore, rank, num_workers = create_kvstore(cfg.kvstore, len(ctxs))
+    _prepare_run_dir(rd, rank, resume_from)
+    model, warm = _build_model(model_cfg, init_from)
+    data = _load_data(model, dataset, cfg, num_workers, env)
+    if resume_from:
+        _check_same_data(rd, resume_from, data, accept_other_data)
+    elif rd.writes:
+        rd.create({"model": model_config(model), "dataset": dataset, "train": cfg.to_dict(),
+                   **({"init_from": warm[1]} if warm else {}),
+                   "dataset_meta": {"converter_version": data.meta.get("converter_version"),
+                                    "nd_sha256": data.meta.get("nd_sha256")}})
+    trainer = _make_trainer(model, warm, data, cfg, ctxs, rd, kvstore)
+    if resume_from:
+        _restore(trainer, rd)
+    result = _fit(trainer, rd, env.progress, resumed=bool(resume_from))
+    if trainer.interrupted or not rd.writes:
+        return result
+    return _finish(trainer, rd, result, start)
+
+
+#: a run's data (:func:`_load_data`): ``train`` and ``val`` are images, or ``(images,
+#: labels)``; ``meta`` the converted file's metadata, ``path`` the file
+RunData = namedtuple("RunData", "train val meta path")
+
+
+def _prepare_run_dir(rd, rank, resume_from):
+    """Only rank 0 of a distributed run writes; a new run needs a new or empty
+    directory, a resumed one a checkpoint, and is locked (one process per run)."""
+    rd.writes = rank == 0
+    if not resume_from and rd.writes:
         rd.check_new()
-    if resuming:
+    if resume_from:
         if not rd.steps():  # refused before anything (lock, log) is written
             raise CheckpointError("%s: no checkpoint found" % rd.path)
-        rd.lock()  # before anything is read or written: one process per run
-    if train_cfg.batch_size % num_workers:
-        raise UsageError("--batch_size %d (global) is not divisible by the %d workers"
-                         % (train_cfg.batch_size, num_workers))
+        rd.lock()  # before anything is read or written
+
+
+def _build_model(model_cfg, init_from):
+    """The model of ``model_cfg``, and with ``init_from`` the warm start's
+    ``(params file, origin record)``, checked (record, sha256, shapes) before anything
+    is written."""
     try:
         model = model_from_config(model_cfg)
     except (TypeError, ValueError) as e:
         raise UsageError("bad model settings: %s" % e) from None
-    warm = None
-    if init_from:  # checked before anything is written: record, sha256, shapes
-        from .pretrained import for_config
-        record, params, origin = for_config(model_config(model), init_from)
-        model_from_weights(record, params)
-        warm = (params, origin)
-    path = ensure_dataset(dataset, data_dir, source, log=log.info)
-    arrays, meta = load_dataset(path, require=("train_x",))
-    val_key = "val_x" if "val_x" in arrays else "test_x"  # Omniglot validates on its test split
-    if val_key not in arrays:
+    if not init_from:
+        return model, None
+    from .pretrained import for_config
+    record, params, origin = for_config(model_config(model), init_from)
+    model_from_weights(record, params)
+    return model, (params, origin, init_from)
+
+
+def _load_data(model, dataset, cfg, num_workers, env):
+    """The training and validation data of ``dataset`` (converted first if needed) for
+    ``model``: images, with their labels when the model's objective is labelled.
+    Validation is on ``val``, or on ``test`` where a dataset has no validation split
+    (Omniglot); a dynamically binarized dataset validates on one fixed binarization.
+    The sizes and the learning-rate schedule are checked against the data here.
+    Returns a :class:`RunData`."""
+    labelled = model.objective().labelled
+    path = ensure_dataset(dataset, env.data_dir, env.source, log=log.info)
+    arrays, meta = load_dataset(path, require=("train_x", "train_y") if labelled
+                                else ("train_x",))
+    split = "val" if "val_x" in arrays else "test"
+    if split + "_x" not in arrays or (labelled and split + "_y" not in arrays):
         raise DatasetError("%s: has neither val_x nor test_x to validate on" % path)
     image_shape = tuple(arrays["train_x"].shape[1:])
-    if image_shape != tuple(model.config()["image_shape"]):
+    if image_shape != tuple(model.image_shape):
         raise UsageError("dataset %s has images %s but the model expects %s"
-                         % (dataset, image_shape, tuple(model.config()["image_shape"])))
-    if train_cfg.batch_size > len(arrays["train_x"]):
+                         % (dataset, image_shape, tuple(model.image_shape)))
+    if cfg.batch_size > len(arrays["train_x"]):
         raise UsageError("--batch_size %d is larger than the training set (%d)"
-                         % (train_cfg.batch_size, len(arrays["train_x"])))
+                         % (cfg.batch_size, len(arrays["train_x"])))
+    worker_batch(cfg.batch_size, num_workers)
     try:
-        schedule.check(train_cfg, steps_per_epoch(len(arrays["train_x"]),
-                                                  train_cfg.batch_size, num_workers))
+        schedule.check(cfg, steps_per_epoch(len(arrays["train_x"]), cfg.batch_size,
+                                            num_workers))
     except ValueError as e:
         raise UsageError(str(e)) from None
-    if resuming:
-        _check_same_data(rd, path, meta, accept_other_data)
-    val = arrays[val_key]
-    if train_cfg.binarize == "dynamic":  # evaluate on one fixed binarization of the val set
+    val = arrays[split + "_x"]
+    if cfg.binarize == "dynamic":
         val = fixed_binarization(val)
-    if not resuming and rd.writes:
-        rd.create({"model": model_config(model), "dataset": dataset,
-                   "train": train_cfg.to_dict(),
-                   **({"init_from": warm[1]} if warm else {}),
-                   "dataset_meta": {"converter_version": meta.get("converter_version"),
-                                    "nd_sha256": meta.get("nd_sha256")}})
+    if labelled:
+        return RunData((arrays["train_x"], arrays["train_y"]), (val, arrays[split + "_y"]),
+                       meta, path)
+    return RunData(arrays["train_x"], val, meta, path)
+
+
+def _check_same_data(rd, saved, data, accept):
+    """A resumed run continues on the converted dataset it trained on: the sha256 of
+    the ``.nd`` file (``data``, :class:`RunData`) must be the one ``args.json``
+    (``saved``) recorded (runs that recorded none are not checked), unless ``accept``."""
+    recorded = (saved.get("dataset_meta") or {}).get("nd_sha256")
+    now = data.meta.get("nd_sha256")
+    if not recorded or recorded == now:
+        return
+    if not accept:
+        raise UsageError("--resume %s: the converted dataset %s is not the one the run "
+                         "trained on (sha256 %s..., the run recorded %s...); convert the "
+                         "original files again, or pass --accept_other_data to continue on "
+                         "this one" % (rd.path, data.path, str(now)[:12], recorded[:12]))
+    log.warning("%s: continuing on another converted dataset than the run trained on "
+                "(sha256 %s..., recorded %s...): --accept_other_data", rd.path,
+                str(now)[:12], recorded[:12])
+
+
+def _make_trainer(model, warm, data, cfg, ctxs, rd, kvstore):
+    """The model initialised from ``cfg.seed`` (finished by one forward pass: deferred
+    shapes; every worker of a distributed run starts from the same parameters), or from
+    the warm start's weights, and its :class:`Trainer`. A new run's files go again if
+    this fails (e.g. out of memory, or an interrupt): the directory can be used again."""
     try:
         setup_logging(rd.file(rd.LOG) if rd.writes else None)
-        # seeded initialisation, finished by one forward pass (deferred shapes), so every
-        # worker of a distributed run starts from the same parameters
-        mx.random.seed(train_cfg.seed)
+        mx.random.seed(cfg.seed)
         model.initialize(mx.init.Xavier(), ctx=ctxs)
-        model(mx.nd.zeros((1,) + image_shape, ctx=ctxs[0]))
+        model(mx.nd.zeros((1,) + tuple(model.image_shape), ctx=ctxs[0]))
         if warm:
             model.load_parameters(warm[0], ctx=ctxs)
-            log.info("warm start from %s (run %s, step %s)", init_from,
+            log.info("warm start from %s (run %s, step %s)", warm[2],
                      warm[1]["source"].get("run"), warm[1]["source"].get("step"))
-        trainer = Trainer(model, arrays["train_x"], val, train_cfg, ctxs, rd, kvstore=kvstore)
-    except BaseException:  # e.g. out of memory, or an interrupt, before training started
-        rd.discard()  # the new run's files go again: the directory can be used again
+        return Trainer(model, data.train, data.val, cfg, ctxs, rd, kvstore=kvstore)
+    except BaseException:
+        rd.discard()
         raise
-    if resuming:
-        rd.prepare_resume()
-        state = rd.load_checkpoint(model, trainer.updater, ctx=ctxs)
-        trainer.restore_state(state)
-        if trainer.done() and os.path.exists(rd.file(rd.RESULT)):
-            raise UsageError("--resume %s: the run already finished at step %d (see %s); "
-                             "give a larger --max_steps or --epochs to train longer"
-                             % (rd.path, state["step"], rd.file(rd.RESULT)))
-        log.info("resumed %s at step %d (epoch %d, batch %d)%s", rd.path, state["step"],
-                 state["epoch"], state["batch"],
-                 "; the run reached its end, only its final validation is left"
-                 if trainer.done() else "")
-        changed = rd.update_train(train_cfg.to_dict())
-        if changed:
-            log.info("settings changed on resume (recorded in %s): %s", rd.ARGS, ", ".join(
-                "%s %s -> %s" % (k, old, new) for k, (old, new) in changed.items()))
-    writer = rd.open_writer(resumed_at=trainer.state["step"] if resuming else None)
+
+
+def _restore(trainer, rd):
+    """Load the newest loadable checkpoint into ``trainer``; record the settings the
+    resume changed."""
+    rd.prepare_resume()
+    state = rd.load_checkpoint(trainer.model, trainer.updater, ctx=trainer.ctxs)
+    trainer.restore_state(state)
+    if trainer.done() and os.path.exists(rd.file(rd.RESULT)):
+        raise UsageError("--resume %s: the run already finished at step %d (see %s); "
+                         "give a larger --max_steps or --epochs to train longer"
+                         % (rd.path, state["step"], rd.file(rd.RESULT)))
+    log.info("resumed %s at step %d (epoch %d, batch %d)%s", rd.path, state["step"],
+             state["epoch"], state["batch"],
+             "; the run reached its end, only its final validation is left"
+             if trainer.done() else "")
+    changed = rd.update_train(trainer.cfg.to_dict())
+    if changed:
+        log.info("settings changed on resume (recorded in %s): %s", rd.ARGS, ", ".join(
+            "%s %s -> %s" % (k, old, new) for k, (old, new) in changed.items()))
+
+
+def _fit(trainer, rd, progress, resumed):
+    """Train to the end (or a signal), TensorBoard events in the run directory; a
+    generative model's samples after the last step. Returns the final validation
+    result (None when stopped by a signal)."""
+    writer = rd.open_writer(resumed_at=trainer.state["step"] if resumed else None)
     try:
         result = trainer.fit(writer, progress=progress and rd.writes)
-        if num_workers > 1:
-            log.info("worker %d of %d: step %d, parameter digest %s", rank, num_workers,
-                     trainer.state["step"], param_digest(model))
+        if trainer.num_workers > 1:
+            log.info("worker %d of %d: step %d, parameter digest %s", trainer.rank,
+                     trainer.num_workers, trainer.state["step"], param_digest(trainer.model))
         if trainer.interrupted or not rd.writes:
             return result
-        written = write_samples(model, rd.path, n=64, ctx=ctxs[0], seed=train_cfg.seed)
-        log.info("wrote %s", ", ".join(written))
+        if isinstance(trainer.model, GenerativeModel):
+            written = write_samples(trainer.model, rd.path, n=64, ctx=trainer.ctxs[0],
+                                    seed=trainer.cfg.seed)
+            log.info("wrote %s", ", ".join(written))
     finally:
         if writer is not None:
             writer.close()
+    return result
+
+
+def _finish(trainer, rd, result, start):
+    """``result.json`` with the run's summary; a diverged run is an error."""
     summary = rd.write_result(result, trainer.state["step"], time.time() - start)
     log.info("run summary: %s", summary)
     if summary.get("diverged"):
         raise TrainingError("the run diverged: the final validation bound is %s (see %s)"
-                            % (result["total"], rd.file(rd.RESULT)))
+                            % (result[trainer.objective.names[0]], rd.file(rd.RESULT)))
     return result
 
 
-def split_images(dataset, split="test", num_images=0, binarize=None, data_dir=None,
-                 source=None):
+def split_images(dataset, split="test", num_images=0, binarize=None, env=None):
     """``num_images`` (0: all) images of a split of a converted dataset (converted first
     if needed), chosen by :func:`draw.batches.evaluation_subset` (seed 0), as a run of
     that dataset validates on them: with
@@ -280,7 +340,8 @@ def split_images(dataset, split="test", num_images=0, binarize=None, data_dir=No
     -------
     NDArray, shape (num_images, C, H, W)
     """
-    path = ensure_dataset(dataset, data_dir, source, log=log.info)
+    env = env or Environment()
+    path = ensure_dataset(dataset, env.data_dir, env.source, log=log.info)
     key = split + "_x"
     arrays, _ = load_dataset(path, require=())
     if key not in arrays:
@@ -292,10 +353,10 @@ def split_images(dataset, split="test", num_images=0, binarize=None, data_dir=No
     return take_subset(images, num_images)
 
 
-def _split_images(saved, split, num_images, data_dir, source):
+def _split_images(saved, split, num_images, env):
     """:func:`split_images` of the run whose ``args.json`` is ``saved``."""
     return split_images(saved["dataset"], split, num_images, saved["train"].get("binarize"),
-                        data_dir, source)
+                        env)
 
 
 def _iw_summary(model, images, k, batch_size, ctx, progress):
@@ -372,9 +433,8 @@ def sample(run_dir, out_dir=None, num_samples=64, step=None, ctx=None, seed=None
                              seed=seed, gif=gif, boxes=boxes, prefix=prefix)
 
 
-def evaluate(run_dir, split="test", num_images=0, batch_size=100, step=None, contexts=None,
-             data_dir=None, source=None, seed=0, json_path=None, iw_samples=0,
-             progress=True):
+def evaluate(run_dir, split="test", num_images=0, batch_size=100, step=None, env=None,
+             seed=0, json_path=None, iw_samples=0):
     """The variational bound (nats per image) of a run's checkpoint on a data split, and
     with ``iw_samples`` K > 0 the importance-weighted bound from K posterior samples per
     image (images x K forward passes).
@@ -386,19 +446,20 @@ def evaluate(run_dir, split="test", num_images=0, batch_size=100, step=None, con
     image, mean over images), ``elbo_se``/``iw_se`` (standard errors over images) and
     ``elbo_bits_per_dim``/``iw_bits_per_dim``. Also written to ``json_path``.
     """
-    ctxs = contexts or [mx.cpu()]
+    env = env or Environment()
+    ctxs = env.devices()
     if json_path:  # before the long work
         if os.path.isdir(json_path):
             raise UsageError("--json %s is a directory; give a file name" % json_path)
         with output_dir(os.path.dirname(os.path.abspath(json_path)), "--json"):
-            result = evaluate(run_dir, split, num_images, batch_size, step, contexts,
-                              data_dir, source, seed, None, iw_samples, progress)
+            result = evaluate(run_dir, split, num_images, batch_size, step, env, seed, None,
+                              iw_samples)
             write_json(json_path, without_nonfinite(result)[0])
             return result
     from tqdm import tqdm
     model, saved, state = load_model(run_dir, step, ctxs[0])
-    images = _split_images(saved, split, num_images, data_dir, source)
-    bar = tqdm(total=len(images), unit="image", disable=not progress, mininterval=1.0,
+    images = _split_images(saved, split, num_images, env)
+    bar = tqdm(total=len(images), unit="image", disable=not env.progress, mininterval=1.0,
                desc="bound on the %s split" % split, leave=False)
     try:
         result = model_bound(model, images, batch_size, ctxs, seed,
@@ -408,19 +469,21 @@ def evaluate(run_dir, split="test", num_images=0, batch_size=100, step=None, con
     result.update(split=split, images=len(images), step=state["step"],
                   dataset=saved["dataset"])
     if iw_samples:
-        result.update(_iw_summary(model, images, iw_samples, batch_size, ctxs[0], progress))
+        result.update(_iw_summary(model, images, iw_samples, batch_size, ctxs[0],
+                                  env.progress))
     return result
 
 
-def figures(run_dir, out_dir=None, names=None, step=None, ctx=None, seed=0, rows=8,
-            num_images=100, batch_size=100, data_dir=None, source=None, progress=True):
+def figures(run_dir, out_dir=None, names=None, step=None, env=None, seed=0, rows=8,
+            num_images=100, batch_size=100):
     """Draw the papers' figures of a run's checkpoint into ``out_dir`` (default
     ``<run_dir>/figures``): PNGs and the numbers behind them (:mod:`draw.figures`).
 
     ``names``: the figures to draw (default: every one that exists for the run's model,
     :func:`draw.figures.available`). ``rows``: images or samples in the picture grids;
     ``num_images``: test images the averaged figures (KL per step, rate-distortion) use.
-    Everything is checked before anything is written. Returns the written paths.
+    Drawn on the first device of ``env`` (:class:`Environment`). Everything is checked
+    before anything is written. Returns the written paths.
     """
     from . import figures as fig
     from .config import MAX_FIGURE_ROWS
@@ -430,30 +493,31 @@ def figures(run_dir, out_dir=None, names=None, step=None, ctx=None, seed=0, rows
     if rows > MAX_FIGURE_ROWS:
         raise UsageError("--rows %d: at most %d images per grid" % (rows, MAX_FIGURE_ROWS))
     out_dir = out_dir or _default_out(run_dir, "figures")
-    ctx = ctx or mx.cpu()
+    env = env or Environment()
+    ctx = env.devices()[0]
     model, saved, state = load_model(run_dir, step, ctx)
     have = fig.available(model)
     unknown = [n for n in names or () if n not in have]
     if unknown:
         raise UsageError("--figure %s: no such figure for this %s run (it has: %s)"
-                         % (", ".join(unknown), _model_name(model), ", ".join(have)))
+                         % (", ".join(unknown), model.display_name, ", ".join(have)))
     names = [n for n in have if n in names] if names else list(have)
     with output_dir(out_dir, "--out"):
         written = _draw_figures(fig, model, saved, names, out_dir, ctx, seed, rows,
-                                num_images, batch_size, data_dir, source, progress)
+                                num_images, batch_size, env)
     log.info("%s step %d: wrote %d files to %s", run_dir, state["step"], len(written), out_dir)
     return written
 
 
 def _draw_figures(fig, model, saved, names, out_dir, ctx, seed, rows, num_images,
-                  batch_size, data_dir, source, progress):
+                  batch_size, env):
     """The figures ``names`` of :func:`figures`, into the existing ``out_dir``."""
     from tqdm import tqdm
     needs_test = [n for n in names if n not in ("generation", "nearest_training")]
-    images = _split_images(saved, "test", max(rows, num_images), data_dir, source) \
+    images = _split_images(saved, "test", max(rows, num_images), env) \
         .astype("float32").asnumpy() if needs_test else None
     # the training images as they are (grey for a dynamically binarized dataset)
-    train = split_images(saved["dataset"], "train", 0, None, data_dir, source) \
+    train = split_images(saved["dataset"], "train", 0, None, env) \
         if "nearest_training" in names else None
     jobs = {
         "generation": lambda: fig.generation(model, out_dir, num_samples=rows, seed=seed,
@@ -474,7 +538,7 @@ def _draw_figures(fig, model, saved, names, out_dir, ctx, seed, rows, num_images
                                                        ctx=ctx),
     }
     written = []
-    for name in tqdm(names, unit="figure", disable=not progress, desc="figures"):
+    for name in tqdm(names, unit="figure", disable=not env.progress, desc="figures"):
         written += jobs[name]()
     return written
 
@@ -489,13 +553,7 @@ def _default_out(checkpoint, sub=None):
     return os.path.join(checkpoint, sub) if sub else checkpoint
 
 
-def _model_name(model):
-    if model.kind == "convdraw":
-        return "ConvDRAW"
-    return "DRAW" if model.attention else "DRAW (no attention)"
-
-
-def export_pretrained(run_dir, name, directory=None, step=None, data_dir=None, source=None):
+def export_pretrained(run_dir, name, directory=None, step=None, env=None):
     """Write the parameters of a run's checkpoint (``step``, default newest) as the
     pretrained weights ``name`` (:mod:`draw.pretrained`), with their record: model,
     dataset, source run and step (for a warm-started run also the weights it began
@@ -512,15 +570,15 @@ def export_pretrained(run_dir, name, directory=None, step=None, data_dir=None, s
                          % run_dir)
     directory = directory or pretrained.PRETRAINED_DIR
     with output_dir(directory, "--out"):
-        return _export(run_dir, name, directory, step, data_dir, source)
+        return _export(run_dir, name, directory, step, env or Environment())
 
 
-def _export(run_dir, name, directory, step, data_dir, source):
+def _export(run_dir, name, directory, step, env):
     """:func:`export_pretrained` into the existing ``directory``."""
     from . import pretrained
     from .rundir import save_parameters
     model, saved, state = load_model(run_dir, step)
-    images = _split_images(saved, "test", 0, data_dir, source)
+    images = _split_images(saved, "test", 0, env)
     result = pretrained.check_bound(model, images)
     origin = {"run": os.path.basename(os.path.normpath(run_dir)), "step": state["step"],
               "epoch": state.get("epoch"), "train": saved["train"]}

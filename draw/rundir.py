@@ -28,6 +28,7 @@ import time
 
 import mxnet as mx
 
+from .base import Model
 from .config import TrainConfig
 from .errors import CheckpointError, UsageError, last_line
 from .files import atomic_write, read_json, without_nonfinite, write_json  # noqa: F401
@@ -192,8 +193,7 @@ def load(directory, net, trainer=None, ctx=None, step=None):
         except (OSError, ValueError, mx.base.MXNetError) as e:
             errors.append("step %d: %s" % (s, last_line(e)))
             continue
-        upgrade = getattr(net, "upgrade_parameters", None)
-        upgraded = upgrade(arrays) if upgrade else ""
+        upgraded = net.upgrade_parameters(arrays) if isinstance(net, Model) else ""
         mismatch = parameters_mismatch(net, arrays)
         if mismatch:
             raise CheckpointError("%s: the checkpoint at step %d does not fit the model "

@@ -1,9 +1,9 @@
-"""The training loop shared by DRAW and ConvDRAW.
+"""The training loop shared by every model (DRAW, ConvDRAW, the classifier).
 
-A model plugs in through ``model(x)``, which returns :class:`draw.loss.ModelOutputs`,
-``model.sample(n, ctx)``, which returns ``(canvases (T, n, C, H, W), windows or None)``,
-``model.reconstruct(x)`` and ``model.write_size`` (the write window's N, for drawing
-attention boxes, or None).
+A model plugs in through the interface of :mod:`draw.base`: the trainer minimises the
+first value of its objective's block (:meth:`draw.base.Model.objective`,
+:mod:`draw.objectives`), reports all of them, and logs the objective's images at each
+validation. :func:`write_samples` draws a :class:`draw.base.GenerativeModel`'s samples.
 
 The trainer owns devices, data order, logging (mxboard + tqdm) and checkpoints; the
 models stay pure blocks.
@@ -19,12 +19,10 @@ import numpy as np
 from mxnet import autograd, gluon
 
 from . import runtime, schedule
-from .config import TrainConfig
 from .batches import BatchIterator, take_subset
-from .evaluate import EvaluationStopped, evaluate_bound
-from .loss import ModelWithLoss
-from .rundir import RunDir
-from .visualize import boxed_grid, canvas_frames, make_grid, save_gif, save_png, sequence_strip
+from .distributed import create_kvstore, worker_batch
+from .evaluate import EvaluationStopped, evaluate_mean
+from .visualize import boxed_grid, canvas_frames, save_gif, save_png
 from .errors import TrainingError
 
 log = logging.getLogger("draw")
@@ -63,65 +61,65 @@ def global_norm(arrays):
 
 
 class Trainer:
-    """Train ``model`` on ``train_images``, validating on ``val_images``.
+    """Train ``model`` on ``train_data``, validating on ``val_data``.
 
     Parameters
     ----------
-    model : HybridBlock
-        DRAW or ConvDRAW (already initialised or loaded on ``ctxs``).
-    train_images, val_images : NDArray, shape (N, C, H, W), on CPU
-    cfg : TrainConfig or dict
-        Settings (a dict is read with :meth:`TrainConfig.from_dict`).
+    model : draw.base.Model
+        Already initialised or loaded on ``ctxs``; what is minimised and reported is its
+        :meth:`~draw.base.Model.objective`.
+    train_data, val_data : NDArray, shape (N, C, H, W), on CPU; or ``(images, labels)``
+        Images, with their labels (NDArray (N,)) when the objective is labelled.
+    cfg : TrainConfig
     ctxs : list of Context
         Devices; each global batch is split across them.
-    run_dir : RunDir or str
-        Where checkpoints go (:class:`draw.rundir.RunDir`).
+    run_dir : draw.rundir.RunDir
+        Where checkpoints go.
     state : dict, optional
         Counters of a checkpoint to resume from (``step``, ``epoch``, ``batch``).
     kvstore : KVStore, str or None, optional
-        Default: ``cfg.kvstore`` when there are several devices. A distributed kvstore
-        (see :mod:`draw.distributed`) makes this one worker of several: it trains on its
-        shard ``train_images[rank::num_workers]`` with ``batch_size / num_workers`` images
-        per step, and only rank 0 writes checkpoints.
+        From :func:`draw.distributed.create_kvstore`; by default it is made there from
+        ``cfg.kvstore`` and the number of devices. A distributed kvstore makes this one
+        worker of several: it trains on its shard ``train_data[rank::num_workers]`` with
+        ``batch_size / num_workers`` examples per step, and only rank 0 writes
+        checkpoints.
     """
 
-    def __init__(self, model, train_images, val_images, cfg, ctxs, run_dir, state=None,
+    def __init__(self, model, train_data, val_data, cfg, ctxs, run_dir, state=None,
                  kvstore="default"):
-        self.cfg = cfg if isinstance(cfg, TrainConfig) else TrainConfig.from_dict(cfg)
+        self.cfg = cfg
         self.model = model
         self.ctxs = ctxs
-        self.run_dir = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
+        self.run_dir = run_dir
         if kvstore == "default":
-            kvstore = self.cfg.kvstore if len(ctxs) > 1 else None
+            kvstore, _, _ = create_kvstore(cfg.kvstore, len(ctxs))
         self.rank = getattr(kvstore, "rank", 0)  # a local type name or None: 0 of 1
         self.num_workers = getattr(kvstore, "num_workers", 1)
-        self.net = ModelWithLoss(model)
+        self.objective = model.objective()
+        self.net = self.objective.block()
         self.net.hybridize(static_alloc=True, static_shape=True)
-        batch = self.cfg.batch_size
+        train = train_data if isinstance(train_data, tuple) else (train_data,)
         if self.num_workers > 1:
-            if batch % self.num_workers:
-                raise ValueError("batch_size %d is not divisible by the %d workers"
-                                 % (batch, self.num_workers))
-            batch //= self.num_workers
-            n = len(train_images) - len(train_images) % self.num_workers  # equal shards
-            train_images = mx.nd.slice(train_images, begin=(self.rank,), end=(n,),
-                                       step=(self.num_workers,))
-        self.train_iter = BatchIterator(train_images, batch, shuffle=True,
-                                        seed=self.cfg.seed, binarize=self.cfg.binarize)
-        self.full_val_images = val_images
+            n = len(train[0]) - len(train[0]) % self.num_workers  # equal shards
+            train = tuple(mx.nd.slice(a, begin=(self.rank,), end=(n,),
+                                      step=(self.num_workers,)) for a in train)
+        self.train_iter = BatchIterator(train[0], worker_batch(cfg.batch_size, self.num_workers),
+                                        shuffle=True, seed=cfg.seed, binarize=cfg.binarize,
+                                        labels=train[1] if len(train) > 1 else None)
+        self.full_val_data = val_data
         # a subset spread over the split (Omniglot's test split is ordered by alphabet)
-        self.val_images = take_subset(val_images, self.cfg.num_val)
+        self.val_data = tuple(take_subset(a, cfg.num_val) for a in val_data) \
+            if isinstance(val_data, tuple) else take_subset(val_data, cfg.num_val)
         self._last_eval = (None, None)
         self._last_checkpoint = None
         #: the gluon.Trainer that applies Adam
         self.updater = gluon.Trainer(
             model.collect_params(), "adam",
-            {"learning_rate": self.cfg.learning_rate, "beta1": self.cfg.beta1,
-             "beta2": self.cfg.beta2},
+            {"learning_rate": cfg.learning_rate, "beta1": cfg.beta1, "beta2": cfg.beta2},
             kvstore=kvstore, update_on_kvstore=False if kvstore else None)
         self._trained_params = [p for p in model.collect_params().values()
                                 if p.grad_req != "null"]
-        self.state = dict(step=0, epoch=0, batch=0, seed=self.cfg.seed, nonfinite=0)
+        self.state = dict(step=0, epoch=0, batch=0, seed=cfg.seed, nonfinite=0)
         self.interrupted = None
         self.writer = None
         self._signals = None
@@ -132,6 +130,11 @@ class Trainer:
         if state:
             self.restore_state(state)
 
+    @property
+    def val_images(self):
+        """The images of the periodic validation (without their labels)."""
+        return self.val_data[0] if isinstance(self.val_data, tuple) else self.val_data
+
     def restore_state(self, state):
         """Continue from a checkpoint's state JSON: counters and NumPy's global RNG."""
         self.state.update({k: state[k] for k in ("step", "epoch", "batch", "nonfinite")
@@ -141,28 +144,30 @@ class Trainer:
             np.random.set_state((name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
 
     # ------------------------------------------------------------------ one step
-    def step(self, x):
-        """One update on the global batch ``x``.
+    def step(self, batch):
+        """One update on the global batch ``batch`` (images, or ``(images, labels)``).
 
-        Returns ``(losses, norm, finite)``: per-context ``(total, reconstruction, kl)``
-        triples (NDArrays, shape (B_i,)), the global gradient norm of the mean loss before
-        clipping (float) and whether loss and gradients were finite. A non-finite step
-        changes nothing: no parameter or optimizer state is updated.
+        Returns ``(values, norm, finite)``: per-context tuples of the objective's
+        per-example values (NDArrays, shape (B_i,); for the variational bound ``(total,
+        reconstruction, kl)``), the global gradient norm of the mean loss before clipping
+        (float) and whether loss and gradients were finite. A non-finite step changes
+        nothing: no parameter or optimizer state is updated.
 
         This waits for the backward pass (one scalar copied to the host): the gradient
         norm decides both the clipping scale and whether to update at all.
         """
-        xs = gluon.utils.split_and_load(x, self.ctxs, even_split=False)
+        parts = batch if isinstance(batch, tuple) else (batch,)
+        loaded = [gluon.utils.split_and_load(a, self.ctxs, even_split=False) for a in parts]
         with autograd.record():
-            losses = [self.net(xi) for xi in xs]
-        autograd.backward([total for total, _, _ in losses])
+            losses = [self.net(*args) for args in zip(*loaded)]
+        autograd.backward([values[0] for values in losses])
         self.updater.allreduce_grads()  # sums over devices and workers
-        batch = x.shape[0] * self.num_workers
+        size = parts[0].shape[0] * self.num_workers
         params = self._trained_params
         ctx0 = self.ctxs[0]
-        norm = global_norm([p.grad(ctx0) for p in params]) / batch
+        norm = global_norm([p.grad(ctx0) for p in params]) / size
         # one host sync for the norm and the summed loss (a non-finite loss shows there)
-        loss_sum = mx.nd.add_n(*[total.sum().as_in_context(ctx0) for total, _, _ in losses])
+        loss_sum = mx.nd.add_n(*[values[0].sum().as_in_context(ctx0) for values in losses])
         norm, loss_sum = (float(v) for v in mx.nd.concat(norm, loss_sum, dim=0).asnumpy())
         if not (np.isfinite(norm) and np.isfinite(loss_sum)):
             return losses, float("nan"), False
@@ -173,7 +178,7 @@ class Trainer:
                 for p in params:
                     g = p.grad(ctx)
                     g *= scale
-        self.updater.update(batch)
+        self.updater.update(size)
         return losses, norm, True
 
     # ------------------------------------------------------------------ loop
@@ -327,12 +332,12 @@ class Trainer:
         of the last step: resuming only runs this final phase."""
         self.save_checkpoint()
         result = self.evaluate()
-        if self.rank == 0 and self.cfg.num_val and \
-                len(self.full_val_images) > len(self.val_images):
-            result = self.validate(self.full_val_images)
-            log.info("step %d: full validation bound %.3f nats on %d images (reconstruction "
-                     "%.3f, KL %.3f)", self.state["step"], result["total"],
-                     len(self.full_val_images), result["reconstruction"], result["kl"])
+        full = self.full_val_data
+        count = len(full[0] if isinstance(full, tuple) else full)
+        if self.rank == 0 and self.cfg.num_val and count > len(self.val_images):
+            result = self.validate(full)
+            log.info("step %d: full validation on %d images: %s", self.state["step"], count,
+                     self.objective.result_line(result))
             if self.writer is not None:
                 for key, value in result.items():
                     self.writer.add_scalar("val_full/" + key, value, self.state["step"])
@@ -346,8 +351,8 @@ class Trainer:
         if self._last_eval[0] == st["step"]:
             return self._last_eval[1]
         result = self.validate()
-        log.info("epoch %d step %d: validation bound %.3f nats (reconstruction %.3f, KL %.3f)",
-                 st["epoch"], st["step"], result["total"], result["reconstruction"], result["kl"])
+        log.info("epoch %d step %d: validation %s", st["epoch"], st["step"],
+                 self.objective.result_line(result))
         if self.writer is not None:
             for key, value in result.items():
                 self.writer.add_scalar("val/" + key, value, st["step"])
@@ -355,18 +360,19 @@ class Trainer:
         self._last_eval = (st["step"], result)
         return result
 
-    def validate(self, images=None):
-        """Mean bound (nats) on ``images`` (default: the periodic validation images)."""
+    def validate(self, data=None):
+        """The objective's means on ``data`` (default: the periodic validation data)."""
         batch = self.cfg.val_batch_size or self.cfg.batch_size
-        images = self.val_images if images is None else images
+        data = self.val_data if data is None else data
         signals = self._signals
         mx.random.seed(_rng_seed(self.cfg.seed, self.state["step"], self.rank, stream=1))
-        bar = _progress_bar(self._bar is not None and not self._bar.disable, len(images), 0,
+        bar = _progress_bar(self._bar is not None and not self._bar.disable,
+                            len(data[0] if isinstance(data, tuple) else data), 0,
                             unit="image", desc="validation", leave=False)
         try:
-            return evaluate_bound(self.net, images, batch, self.ctxs,
-                                  progress=None if bar.disable else bar.update,
-                                  stop=lambda: signals is not None and signals.signal is not None)
+            return evaluate_mean(self.net, data, batch, self.ctxs, self.objective.names,
+                                 progress=None if bar.disable else bar.update,
+                                 stop=lambda: signals is not None and signals.signal is not None)
         finally:
             bar.close()
 
@@ -397,23 +403,22 @@ class Trainer:
     # ------------------------------------------------------------------ logging
     @staticmethod
     def _sync_scalars(losses, norm):
-        """Batch means of (total, reconstruction, kl) and the gradient norm, as floats."""
+        """Batch means of the objective's values and the gradient norm, as floats."""
         parts = [mx.nd.concat(*[l[i].as_in_context(mx.cpu()) for l in losses], dim=0)
-                 for i in range(3)]
+                 for i in range(len(losses[0]))]
         return [float(p.mean().asscalar()) for p in parts] + [float(norm)]
 
     def _log_step(self, values, rate):
-        total, recon, kl, grad_norm = values
+        *means, grad_norm = values
         step = self.state["step"]
         writer = self.writer
-        self._bar.set_postfix(loss="%.2f" % total, kl="%.2f" % kl, samples_s="%.0f" % rate)
+        self._bar.set_postfix(**self.objective.progress_fields(means), samples_s="%.0f" % rate)
         if self._bar.disable:  # no progress bar: a log line instead
-            log.info("step %d: loss %.3f (reconstruction %.3f, KL %.3f), grad norm %.3g, "
-                     "%.1f samples/s", step, total, recon, kl, grad_norm, rate)
+            log.info("step %d: %s, grad norm %.3g, %.1f samples/s", step,
+                     self.objective.step_line(means), grad_norm, rate)
         if writer is not None:
-            writer.add_scalar("train/loss", total, step)
-            writer.add_scalar("train/reconstruction", recon, step)
-            writer.add_scalar("train/kl", kl, step)
+            for tag, value in zip(self.objective.train_tags, means):
+                writer.add_scalar("train/" + tag, value, step)
             writer.add_scalar("train/grad_norm", grad_norm, step)
             writer.add_scalar("train/samples_per_sec", rate, step)
             writer.add_scalar("train/learning_rate", self.updater.learning_rate, step)
@@ -424,17 +429,11 @@ class Trainer:
             if p.grad_req != "null":
                 writer.add_histogram("grad/" + name, p.grad(self.ctxs[0]), step, bins="default")
 
-    def log_images(self, n=64):
-        """Sample grid, canvas sequences and reconstructions of validation images."""
-        step, writer = self.state["step"], self.writer
-        canvases, _ = self.model.sample(n, ctx=self.ctxs[0])
-        canvases = canvases.asnumpy()
-        writer.add_image("samples", make_grid(canvases[-1]).transpose(2, 0, 1), step)
-        writer.add_image("canvas_sequence", sequence_strip(canvases).transpose(2, 0, 1), step)
-        x = self.val_images[:32].astype("float32").as_in_context(self.ctxs[0])
-        recon = self.model.reconstruct(x).asnumpy()
-        pairs = np.stack([x.asnumpy(), recon], axis=1).reshape((-1,) + recon.shape[1:])
-        writer.add_image("reconstructions", make_grid(pairs, nrow=16).transpose(2, 0, 1), step)
+    def log_images(self):
+        """The objective's images of the validation examples at the current step."""
+        first = tuple(a[:32] for a in self.val_data) if isinstance(self.val_data, tuple) \
+            else self.val_data[:32]
+        self.objective.log_images(self.writer, self.state["step"], first, self.ctxs[0])
 
 
 class _StopSignals:

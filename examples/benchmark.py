@@ -77,6 +77,8 @@ def _worker(name, settings, ctx_spec, data_dir, warmup, repeats, steps, validati
     from draw.datasets import load_dataset
     from draw.evaluate import evaluate_bound
     from draw.registry import model_from_config
+    from draw.config import TrainConfig
+    from draw.rundir import RunDir
     from draw.train import Trainer
 
     ctxs = parse_contexts(gpu=ctx_spec == "gpu")
@@ -96,8 +98,8 @@ def _worker(name, settings, ctx_spec, data_dir, warmup, repeats, steps, validati
         mx.random.seed(0)
         model = model_from_config(model_cfg)
         model.initialize(mx.init.Xavier(), ctx=ctxs)
-        trainer = Trainer(model, train, train[:batch], dict(batch_size=batch), ctxs,
-                          run_dir=tempfile.gettempdir())
+        trainer = Trainer(model, train, train[:batch], TrainConfig(batch_size=batch), ctxs,
+                          run_dir=RunDir(tempfile.gettempdir()))
         if mode == "imperative":
             trainer.net.hybridize(active=False)
         batches = [b for b in trainer.train_iter.epoch(0)]

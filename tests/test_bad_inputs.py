@@ -429,7 +429,7 @@ def test_failed_start_leaves_no_run_directory(tmp_path, data_dir, monkeypatch):
     """A failure after args.json is written but before the first checkpoint (here the
     trainer cannot be built) removes what the run wrote, so the directory can be used."""
     from draw import run
-    from draw.config import TrainConfig
+    from draw.config import Environment, TrainConfig
 
     def no_memory(*args, **kwargs):
         raise MemoryError("cannot allocate")
@@ -439,7 +439,7 @@ def test_failed_start_leaves_no_run_directory(tmp_path, data_dir, monkeypatch):
         run.train({"kind": "draw", "kwargs": dict(image_shape=[1, 28, 28], num_steps=2,
                                                   num_recurrent_units=8, latent_dim=2)},
                   TrainConfig(batch_size=10, max_steps=1), "binarized_mnist", str(logdir),
-                  data_dir=data_dir)
+                  env=Environment(data_dir=data_dir))
     assert not logdir.exists()
 
 

@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 
 from draw.model import DRAW
+from draw.config import TrainConfig
+from draw.rundir import RunDir
 from draw.train import Trainer
 
 
@@ -35,8 +37,9 @@ def test_two_contexts_match_one(tmp_path):
         model.collect_params().reset_ctx(ctxs)
         for k, p in model.collect_params().items():
             p.set_data(start[k])
-        trainer = Trainer(model, images, images, dict(batch_size=8, learning_rate=0.01),
-                          ctxs, str(tmp_path))
+        trainer = Trainer(model, images, images,
+                          TrainConfig(batch_size=8, learning_rate=0.01), ctxs,
+                          RunDir(str(tmp_path)))
         trainer.step(x)
         results.append({k: p.data(mx.cpu(0)).asnumpy() for k, p in
                         model.collect_params().items()})
@@ -58,8 +61,8 @@ def _trained_on(ctxs, tmp_path, steps=2):
     model.collect_params().reset_ctx(ctxs)
     images = mx.nd.array((np.random.RandomState(0).uniform(size=(16, 1, 12, 10)) > 0.6)
                          .astype(np.uint8), dtype="uint8")
-    trainer = Trainer(model, images, images, dict(batch_size=6, learning_rate=0.01), ctxs,
-                      str(tmp_path))
+    trainer = Trainer(model, images, images, TrainConfig(batch_size=6, learning_rate=0.01),
+                      ctxs, RunDir(str(tmp_path)))
     for _ in range(steps):
         trainer.step(images[:6].astype("float32"))
     return model, trainer

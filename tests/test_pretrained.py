@@ -10,6 +10,7 @@ import pytest
 
 import draw
 from draw import pretrained, run
+from draw.config import Environment
 from draw.datasets import load_dataset
 from draw.errors import CheckpointError
 
@@ -70,15 +71,15 @@ def test_tools_read_pretrained_weights(exported, tmp_path, data_dir):
     is refused in one line."""
     run_dir, out = exported
     weights = os.path.join(out, "tiny.params")
-    mine = run.evaluate(weights, num_images=200, data_dir=data_dir, progress=False)
-    theirs = run.evaluate(run_dir, num_images=200, data_dir=data_dir, progress=False)
+    mine = run.evaluate(weights, num_images=200, env=Environment(data_dir=data_dir, progress=False))
+    theirs = run.evaluate(run_dir, num_images=200, env=Environment(data_dir=data_dir, progress=False))
     assert mine == theirs and mine["step"] == 20
     pictures = str(tmp_path / "pictures")
     proc = run_script(["examples/sample.py", weights, "-n", "4", "--no_gif", "--out", pictures])
     assert proc.returncode == 0 and proc.stdout.split() == [
         os.path.join(pictures, "samples.png")], proc.stderr[-3000:]
     written = run.figures(weights, pictures, names=["kl_per_step"], num_images=10,
-                          data_dir=data_dir, progress=False)
+                          env=Environment(data_dir=data_dir, progress=False))
     assert written and all(os.path.exists(p) for p in written)
     for argv, message in [
             (["examples/sample.py", weights], "tiny.params are pretrained weights: give --out"),
@@ -111,7 +112,7 @@ def test_warm_start_begins_from_the_weights(exported, tmp_path, data_dir):
     for name in start:
         np.testing.assert_allclose(after[name].asnumpy(), start[name].asnumpy(), atol=1e-20)
     again = run.export_pretrained(warm, "again", directory=str(tmp_path / "w2"),
-                                  data_dir=data_dir)
+                                  env=Environment(data_dir=data_dir))
     assert again["source"]["steps_in_all"] == 21
     assert again["source"]["init_from"]["source"]["step"] == 20
 
@@ -142,7 +143,8 @@ def test_committed_weights_reach_their_bound(name, data_dir, omniglot_data_dir):
     model = draw.get_model(name, pretrained=True)
     record, _ = pretrained.read_record(name)
     images = run.split_images(record["dataset"], "test", 0,
-                              record["source"]["train"]["binarize"], data_dir=data_dir)
+                              record["source"]["train"]["binarize"],
+                              Environment(data_dir=data_dir))
     result = pretrained.check_bound(model, images)
     assert result["total"] == pytest.approx(record["check"]["total"], abs=0.01)
 
@@ -240,7 +242,7 @@ def test_export_on_a_full_disk_publishes_nothing(exported, tmp_path, data_dir):
                                                or "is the disk full?" in last), last
         assert os.listdir(str(disk)) == []
     again = run.export_pretrained(run_dir, "tiny", directory=str(tmp_path / "w"),
-                                  data_dir=data_dir)
+                                  env=Environment(data_dir=data_dir))
     before = {f: open(os.path.join(str(tmp_path / "w"), f), "rb").read()
               for f in ("tiny.params", "tiny.json")}
 

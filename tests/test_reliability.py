@@ -16,6 +16,8 @@ import pytest
 from draw import rundir
 from draw.registry import get_model
 from draw.errors import TrainingError
+from draw.config import TrainConfig
+from draw.rundir import RunDir
 from draw.train import Trainer
 
 from .conftest import ROOT, run_script
@@ -157,7 +159,8 @@ def _small_trainer(logdir, images, **cfg):
     settings = dict(batch_size=20, max_steps=4, checkpoint_every=2, log_every=1, num_val=20,
                     val_each_epoch=False, max_nonfinite=3)
     settings.update(cfg)
-    return Trainer(model, images, images[:20], settings, [mx.cpu()], str(logdir))
+    return Trainer(model, images, images[:20], TrainConfig.from_dict(settings), [mx.cpu()],
+                   RunDir(str(logdir)))
 
 
 def _values(model):
