@@ -31,6 +31,13 @@ def is_distributed(kvstore):
     return isinstance(kvstore, str) and kvstore.startswith("dist")
 
 
+def launched():
+    """Whether this process is one of a distributed job's (a launcher set
+    ``DMLC_ROLE``): then its rank, and whether it writes the run, are known only once
+    the kvstore exists."""
+    return bool(os.environ.get("DMLC_ROLE"))
+
+
 def create_kvstore(kind, num_contexts):
     """The kvstore for ``--kvstore kind``.
 

@@ -23,12 +23,11 @@ from collections import namedtuple
 import mxnet as mx
 import numpy as np
 
-from . import schedule
 from .base import GenerativeModel
 from .config import RESUMABLE, Environment, TrainConfig
 from .batches import fixed_binarization, take_subset
 from .datasets import ensure_dataset, load_dataset
-from .distributed import create_kvstore, worker_batch
+from .distributed import launched
 from .errors import CheckpointError, DatasetError, TrainingError, UsageError
 from .evaluate import importance_weighted_bound, model_bound
 from .files import output_dir, without_nonfinite, write_json
@@ -36,7 +35,7 @@ from .logs import setup_logging
 from .loss import ImportanceWeights
 from .registry import model_config, model_from_config, model_from_weights
 from .rundir import RunDir
-from .train import Trainer, param_digest, steps_per_epoch, write_samples
+from .train import Trainer, param_digest, write_samples
 
 log = logging.getLogger("draw")
 
@@ -142,27 +141,20 @@ def _refuse_schedule_jump(saved, changes):
 def _train(model_cfg, cfg, dataset, rd, env, init_from=None, resume_from=None,
            accept_other_data=False):
     """A run's life, new (``init_from``: warm start) or resumed (``resume_from``: its
-    ``args.json``), as its steps: the devices and the run directory, the model, the
-    data, the record, the trainer (initialised, warm-started or resumed), fit, finish.
-    Everything a request can get wrong is refused before the run directory is written
-    (or, for what needs the trainer, it is discarded again)."""
+    ``args.json``), as its steps: the model, the data, the trainer (which checks the
+    settings against the data and the devices), the run directory (created and
+    recorded, or reopened and its checkpoint restored), fit, finish. Everything a
+    request can get wrong is refused before the run directory is written."""
     start = time.time()
     setup_logging()
-    ctxs = env.devices()
-    kvstore, rank, num_workers = create_kvstore(cfg.kvstore, len(ctxs))
-    _prepare_run_dir(rd, rank, resume_from)
+    if resume_from and not rd.steps():  # refused before anything is read or written
+        raise CheckpointError("%s: no checkpoint found" % rd.path)
+    if not resume_from and not launched():  # a worker of a distributed job checks later,
+        rd.check_new()  # when it knows whether it writes; everyone else before the data
     model, warm = _build_model(model_cfg, init_from)
-    data = _load_data(model, dataset, cfg, num_workers, env)
-    if resume_from:
-        _check_same_data(rd, resume_from, data, accept_other_data)
-    elif rd.writes:
-        rd.create({"model": model_config(model), "dataset": dataset, "train": cfg.to_dict(),
-                   **({"init_from": warm[1]} if warm else {}),
-                   "dataset_meta": {"converter_version": data.meta.get("converter_version"),
-                                    "nd_sha256": data.meta.get("nd_sha256")}})
-    trainer = _make_trainer(model, warm, data, cfg, ctxs, rd, kvstore)
-    if resume_from:
-        _restore(trainer, rd)
+    data = _load_data(model, dataset, cfg.batch_size, env)
+    trainer = _make_trainer(model, warm, data, cfg, env.devices(), rd)
+    _open_run_dir(rd, trainer, dataset, data, warm, resume_from, accept_other_data)
     result = _fit(trainer, rd, env.progress, resumed=bool(resume_from))
     if trainer.interrupted or not rd.writes:
         return result
@@ -174,22 +166,9 @@ def _train(model_cfg, cfg, dataset, rd, env, init_from=None, resume_from=None,
 RunData = namedtuple("RunData", "train val meta path")
 
 
-def _prepare_run_dir(rd, rank, resume_from):
-    """Only rank 0 of a distributed run writes; a new run needs a new or empty
-    directory, a resumed one a checkpoint, and is locked (one process per run)."""
-    rd.writes = rank == 0
-    if not resume_from and rd.writes:
-        rd.check_new()
-    if resume_from:
-        if not rd.steps():  # refused before anything (lock, log) is written
-            raise CheckpointError("%s: no checkpoint found" % rd.path)
-        rd.lock()  # before anything is read or written
-
-
 def _build_model(model_cfg, init_from):
     """The model of ``model_cfg``, and with ``init_from`` the warm start's
-    ``(params file, origin record)``, checked (record, sha256, shapes) before anything
-    is written."""
+    ``(params file, origin record, init_from)``, checked (record, sha256, shapes)."""
     try:
         model = model_from_config(model_cfg)
     except (TypeError, ValueError) as e:
@@ -202,13 +181,11 @@ def _build_model(model_cfg, init_from):
     return model, (params, origin, init_from)
 
 
-def _load_data(model, dataset, cfg, num_workers, env):
+def _load_data(model, dataset, batch_size, env):
     """The training and validation data of ``dataset`` (converted first if needed) for
     ``model``: images, with their labels when the model's objective is labelled.
     Validation is on ``val``, or on ``test`` where a dataset has no validation split
-    (Omniglot); a dynamically binarized dataset validates on one fixed binarization.
-    The sizes and the learning-rate schedule are checked against the data here.
-    Returns a :class:`RunData`."""
+    (Omniglot). Returns a :class:`RunData`."""
     labelled = model.objective().labelled
     path = ensure_dataset(dataset, env.data_dir, env.source, log=log.info)
     arrays, meta = load_dataset(path, require=("train_x", "train_y") if labelled
@@ -220,22 +197,54 @@ def _load_data(model, dataset, cfg, num_workers, env):
     if image_shape != tuple(model.image_shape):
         raise UsageError("dataset %s has images %s but the model expects %s"
                          % (dataset, image_shape, tuple(model.image_shape)))
-    if cfg.batch_size > len(arrays["train_x"]):
+    if batch_size > len(arrays["train_x"]):
         raise UsageError("--batch_size %d is larger than the training set (%d)"
-                         % (cfg.batch_size, len(arrays["train_x"])))
-    worker_batch(cfg.batch_size, num_workers)
-    try:
-        schedule.check(cfg, steps_per_epoch(len(arrays["train_x"]), cfg.batch_size,
-                                            num_workers))
-    except ValueError as e:
-        raise UsageError(str(e)) from None
-    val = arrays[split + "_x"]
+                         % (batch_size, len(arrays["train_x"])))
+    if labelled:
+        return RunData((arrays["train_x"], arrays["train_y"]),
+                       (arrays[split + "_x"], arrays[split + "_y"]), meta, path)
+    return RunData(arrays["train_x"], arrays[split + "_x"], meta, path)
+
+
+def _make_trainer(model, warm, data, cfg, ctxs, rd):
+    """The model initialised from ``cfg.seed`` (finished by one forward pass: deferred
+    shapes; every worker of a distributed run starts from the same parameters), or
+    from the warm start's weights, and its :class:`Trainer`, which makes the kvstore of
+    ``cfg.kvstore`` and checks the batch and the schedule against the data. A
+    dynamically binarized dataset validates on one fixed binarization of its split."""
+    mx.random.seed(cfg.seed)
+    model.initialize(mx.init.Xavier(), ctx=ctxs)
+    model(mx.nd.zeros((1,) + tuple(model.image_shape), ctx=ctxs[0]))
+    if warm:
+        model.load_parameters(warm[0], ctx=ctxs)
+    val = data.val
     if cfg.binarize == "dynamic":
         val = fixed_binarization(val)
-    if labelled:
-        return RunData((arrays["train_x"], arrays["train_y"]), (val, arrays[split + "_y"]),
-                       meta, path)
-    return RunData(arrays["train_x"], val, meta, path)
+    return Trainer(model, data.train, val, cfg, ctxs, rd)
+
+
+def _open_run_dir(rd, trainer, dataset, data, warm, resume_from, accept_other_data):
+    """Only rank 0 of a distributed run writes. A new run needs a new or empty
+    directory, which gets ``args.json`` (model, dataset and its sha256, settings, the
+    warm start); a resumed one is locked (one process per run), must continue on the
+    dataset it recorded, and gets its newest loadable checkpoint."""
+    rd.writes = trainer.rank == 0
+    if resume_from:
+        rd.lock()  # before anything is read or written
+        _check_same_data(rd, resume_from, data, accept_other_data)
+        setup_logging(rd.file(rd.LOG) if rd.writes else None)
+        _restore(trainer, rd)
+        return
+    if rd.writes:
+        rd.check_new()
+        rd.create({"model": model_config(trainer.model), "dataset": dataset,
+                   "train": trainer.cfg.to_dict(), **({"init_from": warm[1]} if warm else {}),
+                   "dataset_meta": {"converter_version": data.meta.get("converter_version"),
+                                    "nd_sha256": data.meta.get("nd_sha256")}})
+        setup_logging(rd.file(rd.LOG))
+    if warm:
+        log.info("warm start from %s (run %s, step %s)", warm[2],
+                 warm[1]["source"].get("run"), warm[1]["source"].get("step"))
 
 
 def _check_same_data(rd, saved, data, accept):
@@ -254,26 +263,6 @@ def _check_same_data(rd, saved, data, accept):
     log.warning("%s: continuing on another converted dataset than the run trained on "
                 "(sha256 %s..., recorded %s...): --accept_other_data", rd.path,
                 str(now)[:12], recorded[:12])
-
-
-def _make_trainer(model, warm, data, cfg, ctxs, rd, kvstore):
-    """The model initialised from ``cfg.seed`` (finished by one forward pass: deferred
-    shapes; every worker of a distributed run starts from the same parameters), or from
-    the warm start's weights, and its :class:`Trainer`. A new run's files go again if
-    this fails (e.g. out of memory, or an interrupt): the directory can be used again."""
-    try:
-        setup_logging(rd.file(rd.LOG) if rd.writes else None)
-        mx.random.seed(cfg.seed)
-        model.initialize(mx.init.Xavier(), ctx=ctxs)
-        model(mx.nd.zeros((1,) + tuple(model.image_shape), ctx=ctxs[0]))
-        if warm:
-            model.load_parameters(warm[0], ctx=ctxs)
-            log.info("warm start from %s (run %s, step %s)", warm[2],
-                     warm[1]["source"].get("run"), warm[1]["source"].get("step"))
-        return Trainer(model, data.train, data.val, cfg, ctxs, rd, kvstore=kvstore)
-    except BaseException:
-        rd.discard()
-        raise
 
 
 def _restore(trainer, rd):

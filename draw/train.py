@@ -23,7 +23,7 @@ from .batches import BatchIterator, take_subset
 from .distributed import create_kvstore, worker_batch
 from .evaluate import EvaluationStopped, evaluate_mean
 from .visualize import boxed_grid, canvas_frames, save_gif, save_png
-from .errors import TrainingError
+from .errors import TrainingError, UsageError
 
 log = logging.getLogger("draw")
 
@@ -45,14 +45,6 @@ def param_digest(model):
         h.update(name.encode())
         h.update(p.data(p.list_ctx()[0]).asnumpy().tobytes())
     return h.hexdigest()[:16]
-
-
-def steps_per_epoch(num_images, batch_size, num_workers=1):
-    """Updates per epoch of each worker: its equal shard of the training images in
-    batches of ``batch_size / num_workers``, the last incomplete batch dropped (as
-    :class:`Trainer` iterates)."""
-    shard = (num_images - num_images % num_workers) // num_workers
-    return shard // (batch_size // num_workers)
 
 
 def global_norm(arrays):
@@ -95,6 +87,7 @@ class Trainer:
             kvstore, _, _ = create_kvstore(cfg.kvstore, len(ctxs))
         self.rank = getattr(kvstore, "rank", 0)  # a local type name or None: 0 of 1
         self.num_workers = getattr(kvstore, "num_workers", 1)
+        batch = worker_batch(cfg.batch_size, self.num_workers)
         self.objective = model.objective()
         self.net = self.objective.block()
         self.net.hybridize(static_alloc=True, static_shape=True)
@@ -103,13 +96,17 @@ class Trainer:
             n = len(train[0]) - len(train[0]) % self.num_workers  # equal shards
             train = tuple(mx.nd.slice(a, begin=(self.rank,), end=(n,),
                                       step=(self.num_workers,)) for a in train)
-        self.train_iter = BatchIterator(train[0], worker_batch(cfg.batch_size, self.num_workers),
-                                        shuffle=True, seed=cfg.seed, binarize=cfg.binarize,
+        self.train_iter = BatchIterator(train[0], batch, shuffle=True, seed=cfg.seed,
+                                        binarize=cfg.binarize,
                                         labels=train[1] if len(train) > 1 else None)
         self.full_val_data = val_data
         # a subset spread over the split (Omniglot's test split is ordered by alphabet)
         self.val_data = tuple(take_subset(a, cfg.num_val) for a in val_data) \
             if isinstance(val_data, tuple) else take_subset(val_data, cfg.num_val)
+        try:  # the checks that need the run's length
+            schedule.check(cfg, len(self.train_iter))
+        except ValueError as e:
+            raise UsageError(str(e)) from None
         self._last_eval = (None, None)
         self._last_checkpoint = None
         #: the gluon.Trainer that applies Adam
