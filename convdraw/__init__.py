@@ -1,5 +1,9 @@
-"""Convolutional DRAW (Gregor et al. 2016, arXiv 1604.08772): not implemented yet.
+"""Convolutional DRAW (Gregor et al. 2016, arXiv 1604.08772): the ConvLSTM cell
+(:mod:`convdraw.cell`) and the model (:mod:`convdraw.model`).
 
-The model, the Omniglot converter and ``examples/train_omniglot.py`` arrive with the
-ConvDRAW issue; this package exists so the layout is in place.
+The package builds on ``draw``'s shared pieces (the model interface
+:mod:`draw.base`, the loss, the LSTM arithmetic) and is trained, evaluated and drawn by
+``draw``'s run machinery; ``draw`` reaches back only through the registry
+(:data:`draw.registry.KINDS`, imported on first use), so ``draw.get_model
+("convdraw_omniglot")`` works. ``examples/train_omniglot.py`` trains it.
 """

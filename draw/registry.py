@@ -27,18 +27,25 @@ PRESETS = {
 }
 
 
+#: Model kind -> (module, class): where the constructor of each kind lives, imported on
+#: first use. ConvDRAW is in the second package, ``convdraw``, which builds on ``draw``'s
+#: shared blocks (base classes, loss, LSTM arithmetic): this registry is the one place
+#: ``draw`` reaches into ``convdraw``, at run time only, and the seed's two-package layout
+#: is why (see docs/architecture.md, "The two packages").
+KINDS = {
+    "draw": ("draw.model", "DRAW"),
+    "convdraw": ("convdraw.model", "ConvDRAW"),
+    "classifier": ("draw.classifier", "DRAWClassifier"),
+}
+
+
 def _constructor(kind):
-    if kind == "draw":
-        from .model import DRAW
-        return DRAW
-    if kind == "convdraw":
-        from convdraw.model import ConvDRAW
-        return ConvDRAW
-    if kind == "classifier":
-        from .classifier import DRAWClassifier
-        return DRAWClassifier
-    raise ValueError("unknown model kind %r (expected 'draw', 'convdraw' or 'classifier')"
-                     % (kind,))
+    import importlib
+    if kind not in KINDS:
+        raise ValueError("unknown model kind %r (expected %s)"
+                         % (kind, ", ".join("'%s'" % k for k in KINDS)))
+    module, name = KINDS[kind]
+    return getattr(importlib.import_module(module), name)
 
 
 def get_model(name, pretrained=False, ctx=None, **overrides):
