@@ -26,7 +26,7 @@ import numpy as np
 from .base import GenerativeModel
 from .config import RESUMABLE, Environment, TrainConfig
 from .batches import fixed_binarization, take_subset
-from .datasets import ensure_dataset, load_dataset
+from .datasets import ensure_dataset, load_examples
 from .distributed import launched
 from .errors import CheckpointError, DatasetError, TrainingError, UsageError
 from .evaluate import importance_weighted_bound, model_bound
@@ -38,6 +38,11 @@ from .rundir import RunDir
 from .train import Trainer, param_digest, write_samples
 
 log = logging.getLogger("draw")
+
+
+#: the script that trains each model kind
+TRAINERS = {"draw": "examples/train_mnist.py", "convdraw": "examples/train_omniglot.py",
+            "classifier": "examples/train_cluttered_mnist.py"}
 
 
 def train(model_config, train_config, dataset, run_dir, env=None, init_from=None):
@@ -94,9 +99,7 @@ def resume(run_dir, changes=None, env=None, kind=None, accept_other_data=False):
         raise UsageError("--resume %s: that is a %s run; resume it with the script that "
                          "trains %s (%s)" % (run_dir, saved["model"]["kind"],
                                              saved["model"]["kind"],
-                                             "examples/train_omniglot.py"
-                                             if saved["model"]["kind"] == "convdraw"
-                                             else "examples/train_mnist.py"))
+                                             TRAINERS.get(saved["model"]["kind"], "?")))
     changes = dict(changes or {})
     _refuse_changes(saved, changes)
     _refuse_schedule_jump(saved, changes)
@@ -188,8 +191,8 @@ def _load_data(model, dataset, batch_size, env):
     (Omniglot). Returns a :class:`RunData`."""
     labelled = model.objective().labelled
     path = ensure_dataset(dataset, env.data_dir, env.source, log=log.info)
-    arrays, meta = load_dataset(path, require=("train_x", "train_y") if labelled
-                                else ("train_x",))
+    arrays, meta = load_examples(dataset, path, require=("train_x", "train_y") if labelled
+                                 else ("train_x",))
     split = "val" if "val_x" in arrays else "test"
     if split + "_x" not in arrays or (labelled and split + "_y" not in arrays):
         raise DatasetError("%s: has neither val_x nor test_x to validate on" % path)
@@ -332,7 +335,7 @@ def split_images(dataset, split="test", num_images=0, binarize=None, env=None):
     env = env or Environment()
     path = ensure_dataset(dataset, env.data_dir, env.source, log=log.info)
     key = split + "_x"
-    arrays, _ = load_dataset(path, require=())
+    arrays, _ = load_examples(dataset, path, require=())
     if key not in arrays:
         raise UsageError("dataset %s has no %s split (has: %s)" % (
             dataset, split, ", ".join(sorted(k[:-2] for k in arrays if k.endswith("_x")))))

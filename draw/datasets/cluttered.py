@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import DatasetError
 from .mnist import CHECKSUMS, read_mnist
-from .store import convert_with
+from .store import convert_with, load_dataset
 
 #: the task's defaults (Mnih et al. 2014; the DRAW paper's Table 1)
 CANVAS, CLUTTER, CLUTTER_SIZE, DIGIT = 100, 8, 8, 28
@@ -113,3 +113,26 @@ def convert_cluttered_mnist(out_dir=None, source=None, verify=True, force=False,
                                         "then the digit, clipped to [0, 1]"}}
     return convert_with("cluttered_mnist", out_dir, build, settings, CHECKSUMS["mnist"],
                         source, verify, force, log, originals="mnist")
+
+
+def load_rendered(path, require=()):
+    """The converted file at ``path`` as the models take it: per split ``<split>_x``
+    (NDArray float32, (N, 1, 100, 100), :func:`render` of every example, about 2 GB for
+    the training split) and ``<split>_y`` (int32), with the file's metadata. About 10,000
+    images are rendered per second.
+
+    Returns
+    -------
+    arrays : dict of NDArray
+    meta : dict
+    """
+    import mxnet as mx
+    need = tuple(k for k in require if not k.endswith("_x"))
+    stored, meta = load_dataset(path, require=need + tuple(
+        k[:-2] + part for k in require if k.endswith("_x") for part in ("_digits", "_recipe")))
+    arrays = {k: v for k, v in stored.items() if k.endswith("_y")}
+    for key in [k for k in stored if k.endswith("_digits")]:
+        split = key[:-len("_digits")]
+        digits, recipes = stored[key].asnumpy(), stored[split + "_recipe"].asnumpy()
+        arrays[split + "_x"] = mx.nd.array(render(digits, recipes, range(len(digits))))
+    return arrays, meta
