@@ -298,15 +298,16 @@ def sample(args):
 
 
 def evaluate(args):
-    """``examples/evaluate.py``: print the bound of a checkpoint on a split."""
+    """``examples/evaluate.py``: print the bound (a classifier: the error) of a
+    checkpoint on a split."""
     from . import run
     result = run.evaluate(args.checkpoint, split=args.split, num_images=args.num_images,
                           batch_size=args.batch_size, step=args.step,
                           env=environment(args, devices=1), seed=args.seed,
                           json_path=args.json, iw_samples=args.iw_samples or 0)
-    print("%s step %d: %s split (%d images): bound %.3f nats (reconstruction %.3f, KL %.3f)"
-          % (args.checkpoint, result["step"], result["split"], result["images"],
-             result["total"], result["reconstruction"], result["kl"]))
+    from .objectives import describe
+    print("%s step %d: %s split (%d images): %s" % (
+        args.checkpoint, result["step"], result["split"], result["images"], describe(result)))
     if args.iw_samples:
         print("K=%d: ELBO %.3f nats (SE %.3f, %.4f bits/dim), importance-weighted bound "
               "%.3f nats (SE %.3f, %.4f bits/dim)"
@@ -382,8 +383,9 @@ def export_pretrained(args):
     from . import run
     record = run.export_pretrained(args.checkpoint, args.name, directory=args.out,
                                    step=args.step, env=environment(args))
-    print("%s: step %d of %s, bound %.3f nats on %d test images (a seeded subset; sha256 %s)"
-          % (args.name, record["source"]["step"], args.checkpoint, record["check"]["total"],
+    from .objectives import describe
+    print("%s: step %d of %s, %s on %d test images (a seeded subset; sha256 %s)"
+          % (args.name, record["source"]["step"], args.checkpoint, describe(record["check"]),
              record["check"]["images"], record["sha256"][:12]))
     return record
 

@@ -17,7 +17,8 @@ DRAW (Gregor et al. 2015):
 * :func:`nearest_training` -- samples beside their nearest training images (the
   paper's Figure 6; also for ConvDRAW).
 * :func:`glimpses` -- the classifier's glimpse windows over cluttered MNIST images, with
-  its predictions (the paper's classification figure).
+  its predictions (the paper's classification figure); :func:`glimpse_zoom` -- one of
+  its glimpses and what it resolves of the 100x100 image (the paper's zoom figure).
 
 Convolutional DRAW (Gregor et al. 2016):
 
@@ -314,6 +315,15 @@ def zoom(image, window, glimpses, out_dir):
                                                          _window_rows(window)))),
                       "patch": patch.tolist()})
     return [png, data]
+
+
+def glimpse_zoom(model, image, out_dir, step=None, ctx=None):
+    """:func:`zoom` of the classifier's own glimpse: the window of its step ``step``
+    (default the last) on ``image`` (C, H, W)."""
+    _, windows = _glimpse_windows(model, image[None], ctx)
+    t = model.num_steps - 1 if step is None else int(step)
+    return zoom(np.asarray(image, dtype=np.float32), windows[t, 0], model.glimpse_size,
+                out_dir)
 
 
 def reading(model, images, out_dir, seed=0, ctx=None):

@@ -44,13 +44,21 @@ class Objective:
         """The log line of training batch means ``values`` (in :attr:`names` order)."""
         raise NotImplementedError
 
-    def result_line(self, result):
+    @classmethod
+    def result_line(cls, result):
         """The log line of a validation result (a dict by :attr:`names`)."""
         raise NotImplementedError
 
     def progress_fields(self, values):
         """The progress bar's fields of training batch means ``values``."""
         return {self.train_tags[0]: "%.2f" % values[0]}
+
+    def measure(self, data, batch_size, ctxs, seed=0, progress=None):
+        """The reproducible evaluation of the model on ``data`` (images, or ``(images,
+        labels)``): the same numbers for any batch size and devices (what
+        ``examples/evaluate.py`` and the pretrained weights' records report). A dict
+        by :attr:`names`, plus what the objective adds."""
+        raise NotImplementedError
 
     def log_images(self, writer, step, inputs, ctx):
         """Images for TensorBoard at a validation: ``inputs`` are the first validation
@@ -75,12 +83,19 @@ class VariationalBound(Objective):
     def step_line(self, values):
         return "loss %.3f (reconstruction %.3f, KL %.3f)" % tuple(values[:3])
 
-    def result_line(self, result):
+    @classmethod
+    def result_line(cls, result):
         return "bound %.3f nats (reconstruction %.3f, KL %.3f)" % (
             result["total"], result["reconstruction"], result["kl"])
 
     def progress_fields(self, values):
         return {"loss": "%.2f" % values[0], "kl": "%.2f" % values[2]}
+
+    def measure(self, data, batch_size, ctxs, seed=0, progress=None):
+        """The bound with each image's latent noise drawn from ``seed`` and its index
+        (:func:`draw.evaluate.model_bound`)."""
+        from .evaluate import model_bound
+        return model_bound(self.model, data, batch_size, ctxs, seed, progress=progress)
 
     def log_images(self, writer, step, inputs, ctx):
         model = self.model
@@ -113,14 +128,43 @@ class Classification(Objective):
     def step_line(self, values):
         return "cross-entropy %.4f, error %.2f %%" % (values[0], 100 * values[1])
 
-    def result_line(self, result):
-        return "error %.2f %% (cross-entropy %.4f)" % (100 * result["error"], result["loss"])
+    @classmethod
+    def result_line(cls, result):
+        se = " (standard error %.2f)" % (100 * result["error_se"]) if "error_se" in result \
+            else ""
+        return "error %.2f %%%s, cross-entropy %.4f" % (100 * result["error"], se,
+                                                         result["loss"])
 
     def progress_fields(self, values):
         return {"loss": "%.3f" % values[0], "error": "%.3f" % values[1]}
+
+    def measure(self, data, batch_size, ctxs, seed=0, progress=None):
+        """Mean cross-entropy and error (deterministic: ``seed`` is not used), and
+        ``error_se``, the error's standard error over the images,
+        ``sqrt(e (1 - e) / (n - 1))``."""
+        from .evaluate import evaluate_mean
+        block = self.block()
+        block.hybridize(static_alloc=True)
+        result = evaluate_mean(block, data, batch_size, ctxs, self.names, progress=progress)
+        n, e = len(data[0]), result["error"]
+        result["error_se"] = float(np.sqrt(e * (1 - e) / (n - 1))) if n > 1 else float("nan")
+        return result
 
     def log_images(self, writer, step, inputs, ctx):
         from .figures import glimpse_grid
         x, y = inputs
         grid = glimpse_grid(self.model, x[:8].asnumpy(), y[:8].asnumpy(), ctx=ctx)
         writer.add_image("glimpses", np.asarray(grid).transpose(2, 0, 1), step)
+
+
+#: the objectives of the package's models
+OBJECTIVES = (VariationalBound, Classification)
+
+
+def describe(result):
+    """:meth:`Objective.result_line` of a result of the objective whose values it holds
+    (for a tool that has the numbers, e.g. of ``examples/evaluate.py``, not the model)."""
+    for objective in OBJECTIVES:
+        if set(objective.names) <= set(result):
+            return objective.result_line(result)
+    raise ValueError("a result of no objective: %s" % ", ".join(sorted(result)))

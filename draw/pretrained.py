@@ -217,14 +217,15 @@ def publish(name, save_params, record, directory=PRETRAINED_DIR):
     return record
 
 
-def check_bound(model, images, ctx=None):
-    """The bound (nats per image: total, reconstruction, kl) of ``model`` on
-    :data:`CHECK_IMAGES` of ``images`` (a whole test split: the subset of seed 0,
+def check_bound(model, data, ctx=None):
+    """The numbers of ``model``'s objective (:meth:`draw.objectives.Objective.measure`:
+    for a generative model the bound in nats per image, total, reconstruction, kl; for a
+    classifier the cross-entropy and the error) on :data:`CHECK_IMAGES` of ``data`` (a
+    whole test split, images or ``(images, labels)``: the subset of seed 0,
     :func:`draw.batches.evaluation_subset`) with noise seed 0 (per image, so any batch
-    size gives it): the number
-    stored with the weights and checked by the tests."""
+    size gives it): the numbers stored with the weights and checked by the tests."""
     import mxnet as mx
-    from .evaluate import model_bound
     from .batches import take_subset
-    return model_bound(model, take_subset(images, CHECK_IMAGES), 100, [ctx or mx.cpu()],
-                       seed=0)
+    subset = tuple(take_subset(a, CHECK_IMAGES) for a in data) if isinstance(data, tuple) \
+        else take_subset(data, CHECK_IMAGES)
+    return model.objective().measure(subset, 100, [ctx or mx.cpu()], seed=0)

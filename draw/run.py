@@ -29,7 +29,7 @@ from .batches import fixed_binarization, take_subset
 from .datasets import ensure_dataset, load_examples
 from .distributed import launched
 from .errors import CheckpointError, DatasetError, TrainingError, UsageError
-from .evaluate import importance_weighted_bound, model_bound
+from .evaluate import importance_weighted_bound
 from .files import output_dir, without_nonfinite, write_json
 from .logs import setup_logging
 from .loss import ImportanceWeights
@@ -320,17 +320,19 @@ def _finish(trainer, rd, result, start):
     return result
 
 
-def split_images(dataset, split="test", num_images=0, binarize=None, env=None):
+def split_images(dataset, split="test", num_images=0, binarize=None, env=None, labels=False):
     """``num_images`` (0: all) images of a split of a converted dataset (converted first
     if needed), chosen by :func:`draw.batches.evaluation_subset` (seed 0), as a run of
     that dataset validates on them: with
     ``binarize="dynamic"`` (a run's ``train.binarize``) the one fixed binarization of the
     whole split (:func:`draw.batches.fixed_binarization`; an image's draw depends on the
-    array's size, so the split is binarized before it is cut).
+    array's size, so the split is binarized before it is cut). With ``labels``, the
+    images' class labels too.
 
     Returns
     -------
-    NDArray, shape (num_images, C, H, W)
+    NDArray, shape (num_images, C, H, W); with ``labels`` a pair ``(images, labels
+    (num_images,))``
     """
     env = env or Environment()
     path = ensure_dataset(dataset, env.data_dir, env.source, log=log.info)
@@ -342,13 +344,17 @@ def split_images(dataset, split="test", num_images=0, binarize=None, env=None):
     images = arrays[key]
     if binarize == "dynamic":
         images = fixed_binarization(images)
-    return take_subset(images, num_images)
+    if not labels:
+        return take_subset(images, num_images)
+    if split + "_y" not in arrays:
+        raise UsageError("dataset %s has no labels of its %s split" % (dataset, split))
+    return take_subset(images, num_images), take_subset(arrays[split + "_y"], num_images)
 
 
-def _split_images(saved, split, num_images, env):
+def _split_images(saved, split, num_images, env, labels=False):
     """:func:`split_images` of the run whose ``args.json`` is ``saved``."""
     return split_images(saved["dataset"], split, num_images, saved["train"].get("binarize"),
-                        env)
+                        env, labels)
 
 
 def _iw_summary(model, images, k, batch_size, ctx, progress):
@@ -432,7 +438,9 @@ def evaluate(run_dir, split="test", num_images=0, batch_size=100, step=None, env
     image (images x K forward passes).
 
     Images of a dynamically binarized dataset get the one fixed binarization that
-    training validated on. Returns a dict with ``total``, ``reconstruction``, ``kl``
+    training validated on. A classifier's run gets its objective's numbers instead of a
+    bound (:meth:`draw.objectives.Classification.measure`: ``loss``, ``error`` and
+    ``error_se``). Returns a dict with ``total``, ``reconstruction``, ``kl``
     (the one-sample bound), ``split``, ``images``, ``step``, ``dataset`` and, with
     ``iw_samples``: ``iw_samples``, ``elbo`` and ``iw_bound`` (negative bounds, nats per
     image, mean over images), ``elbo_se``/``iw_se`` (standard errors over images) and
@@ -450,12 +458,17 @@ def evaluate(run_dir, split="test", num_images=0, batch_size=100, step=None, env
             return result
     from tqdm import tqdm
     model, saved, state = load_model(run_dir, step, ctxs[0])
-    images = _split_images(saved, split, num_images, env)
+    objective = model.objective()
+    if iw_samples and not isinstance(model, GenerativeModel):
+        raise UsageError("--iw_samples: the importance-weighted bound is for the "
+                         "generative models; %s is a %s" % (run_dir, model.display_name))
+    data = _split_images(saved, split, num_images, env, labels=objective.labelled)
+    images = data[0] if objective.labelled else data
     bar = tqdm(total=len(images), unit="image", disable=not env.progress, mininterval=1.0,
-               desc="bound on the %s split" % split, leave=False)
+               desc="%s on the %s split" % (objective.names[0], split), leave=False)
     try:
-        result = model_bound(model, images, batch_size, ctxs, seed,
-                             progress=None if bar.disable else bar.update)
+        result = objective.measure(data, batch_size, ctxs, seed,
+                                   progress=None if bar.disable else bar.update)
     finally:
         bar.close()
     result.update(split=split, images=len(images), step=state["step"],
@@ -506,8 +519,13 @@ def _draw_figures(fig, model, saved, names, out_dir, ctx, seed, rows, num_images
     """The figures ``names`` of :func:`figures`, into the existing ``out_dir``."""
     from tqdm import tqdm
     needs_test = [n for n in names if n not in ("generation", "nearest_training")]
-    images = _split_images(saved, "test", max(rows, num_images), env) \
-        .astype("float32").asnumpy() if needs_test else None
+    labels = None
+    if needs_test and model.objective().labelled:
+        images, labels = _split_images(saved, "test", max(rows, num_images), env, labels=True)
+        images, labels = images.astype("float32").asnumpy(), labels.asnumpy()
+    elif needs_test:
+        images = _split_images(saved, "test", max(rows, num_images), env) \
+            .astype("float32").asnumpy()
     # the training images as they are (grey for a dynamically binarized dataset)
     train = split_images(saved["dataset"], "train", 0, None, env) \
         if "nearest_training" in names else None
@@ -519,6 +537,9 @@ def _draw_figures(fig, model, saved, names, out_dir, ctx, seed, rows, num_images
                                                          ctx=ctx),
         "reading": lambda: fig.reading(model, images[:rows], out_dir, seed=seed, ctx=ctx),
         "filterbank": lambda: fig.filterbank(images[0], out_dir),
+        "glimpses": lambda: fig.glimpses(model, images[:rows], labels[:rows], out_dir,
+                                         ctx=ctx),
+        "zoom": lambda: fig.glimpse_zoom(model, images[0], out_dir, ctx=ctx),
         "kl_per_step": lambda: fig.kl_per_step(model, images[:num_images], out_dir,
                                                seed=seed, batch_size=batch_size, ctx=ctx),
         "compression": lambda: fig.compression(model, images[:rows], out_dir, seed=seed,
@@ -570,8 +591,9 @@ def _export(run_dir, name, directory, step, env):
     from . import pretrained
     from .rundir import save_parameters
     model, saved, state = load_model(run_dir, step)
-    images = _split_images(saved, "test", 0, env)
-    result = pretrained.check_bound(model, images)
+    objective = model.objective()
+    data = _split_images(saved, "test", 0, env, labels=objective.labelled)
+    result = pretrained.check_bound(model, data)
     origin = {"run": os.path.basename(os.path.normpath(run_dir)), "step": state["step"],
               "epoch": state.get("epoch"), "train": saved["train"]}
     if "init_from" in saved:  # a warm-started run: the weights it began from, and the
@@ -584,5 +606,4 @@ def _export(run_dir, name, directory, step, env):
         "source": origin,
         "check": {"split": "test", "images": pretrained.CHECK_IMAGES, "seed": 0,
                   "subset": "random", "noise": "per image",
-                  "total": result["total"], "reconstruction": result["reconstruction"],
-                  "kl": result["kl"]}})
+                  **{key: result[key] for key in objective.names}}})

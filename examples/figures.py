@@ -7,7 +7,8 @@ window of every step over test images, beside the reconstruction; + GIF), filter
 (N x N filter centres and patches at three zooms), kl_per_step (bar chart).
 ConvDRAW: compression (first k steps from the posterior, the rest from the prior,
 k = 0..T), rate_distortion (KL of the first k steps against -log p(x | canvas)),
-generation, kl_per_step.
+generation, kl_per_step. The cluttered-MNIST classifier: glimpses (its windows over test
+images with its predictions; + GIF), zoom (one glimpse and what it resolves).
 
     python examples/figures.py runs/demo --out runs/demo/figures
     python examples/figures.py runs/draw_mnist --figure reading --figure kl_per_step

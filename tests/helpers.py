@@ -118,3 +118,11 @@ def small_disk(path, size="300k"):
         yield path
     finally:
         subprocess.run(["umount", str(path)])
+
+
+def read_events(logdir):
+    """All scalars, images and histograms of a run, read with TensorBoard's reader."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    acc = EventAccumulator(logdir, size_guidance={"scalars": 0, "images": 0, "histograms": 0})
+    acc.Reload()
+    return acc

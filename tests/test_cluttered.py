@@ -12,7 +12,7 @@ from draw.datasets.cluttered import (CANVAS, CLUTTER, CLUTTER_SIZE, DIGIT, PIECE
                                      convert_cluttered_mnist, make_recipes, render)
 
 from .conftest import run_script
-from .helpers import assert_one_line_error
+from .helpers import assert_one_line_error, read_events
 
 
 def test_recipes_are_seeded_and_in_range():
@@ -110,3 +110,76 @@ def test_converter_script_bad_values(tmp_path, source_dir):
                        "--source", str(tmp_path / "nowhere")])
     assert_one_line_error(proc, "does not exist")
     assert not os.path.exists(str(tmp_path / "cluttered_mnist.nd"))
+
+
+# ------------------------------------------------------------------ the classifier's run
+
+TINY = ["--num_steps", "3", "--glimpse_size", "5", "--num_recurrent_units", "20",
+        "--batch_size", "50", "--max_steps", "30", "--num_val", "300", "--log_every", "10",
+        "--hist_every", "0", "--learning_rate", "3e-3", "--no_progress"]
+
+
+@pytest.fixture(scope="module")
+def classifier_run(converted, tmp_path_factory):
+    data_dir = converted[0]
+    logdir = str(tmp_path_factory.mktemp("clt") / "run")
+    proc = run_script(["examples/train_cluttered_mnist.py"] + TINY +
+                      ["--logdir", logdir, "--data_dir", data_dir])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return logdir, data_dir, proc
+
+
+def test_classifier_run_logs_loss_error_and_glimpses(classifier_run):
+    logdir, _, proc = classifier_run
+    assert "validation error " in proc.stderr and "full validation on 10000 images" in proc.stderr
+    result = json.load(open(os.path.join(logdir, "result.json")))
+    assert 0 <= result["error"] <= 1 and result["loss"] > 0 and result["step"] == 30
+    assert json.load(open(os.path.join(logdir, "args.json")))["model"]["kind"] == "classifier"
+    acc = read_events(logdir)
+    tags = acc.Tags()
+    assert {"train/loss", "train/error", "train/grad_norm", "train/learning_rate",
+            "val/loss", "val/error", "val_full/error"} <= set(tags["scalars"])
+    assert "glimpses" in tags["images"] and "samples" not in tags["images"]
+    image = acc.Images("glimpses")[-1]  # 8 images of 100x100, twice enlarged, + labels
+    assert image.width == 2 * (8 * 101 + 1)
+    assert not os.path.exists(os.path.join(logdir, "samples.png"))
+    assert [e.step for e in acc.Scalars("train/error")] == [10, 20, 30]
+
+
+def test_classifier_evaluate_figures_and_export(classifier_run, tmp_path):
+    logdir, data_dir, _ = classifier_run
+    path = str(tmp_path / "test.json")
+    proc = run_script(["examples/evaluate.py", logdir, "--num_images", "400", "--json", path,
+                       "--data_dir", data_dir, "--no_progress"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "test split (400 images): error " in proc.stdout and "standard error" in proc.stdout
+    result = json.load(open(path))
+    e = result["error"]
+    assert result["error_se"] == pytest.approx(np.sqrt(e * (1 - e) / 399))
+    proc = run_script(["examples/evaluate.py", logdir, "--iw_samples", "5",
+                       "--data_dir", data_dir])
+    assert_one_line_error(proc, "--iw_samples: the importance-weighted bound is for the "
+                                "generative models")
+    out = str(tmp_path / "figures")
+    proc = run_script(["examples/figures.py", logdir, "--out", out, "--rows", "3",
+                       "--data_dir", data_dir, "--no_progress"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert {"glimpses.png", "glimpses.gif", "glimpses.csv", "zoom.png", "zoom.json"} \
+        <= set(os.listdir(out))
+    weights = str(tmp_path / "weights")
+    proc = run_script(["examples/export_pretrained.py", logdir, "--name", "clt", "--out",
+                       weights, "--data_dir", data_dir])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "clt: step 30 of " in proc.stdout and "error " in proc.stdout
+    record = json.load(open(os.path.join(weights, "clt.json")))
+    assert set(record["check"]) >= {"loss", "error"} and "total" not in record["check"]
+    import draw
+    model = draw.get_model("clt", pretrained=weights)
+    assert model.kind == "classifier" and model.num_steps == 3
+
+
+def test_classifier_run_is_resumed_by_its_own_script(classifier_run):
+    logdir, data_dir, _ = classifier_run
+    proc = run_script(["examples/train_mnist.py", "--resume", logdir, "--data_dir", data_dir])
+    assert_one_line_error(proc, "that is a classifier run; resume it with the script that "
+                                "trains classifier (examples/train_cluttered_mnist.py)")

@@ -9,18 +9,10 @@ from PIL import Image
 from draw.visualize import LABEL_HEIGHT
 
 from .conftest import load_example, run_script
-from .helpers import tensorboard_scalars
+from .helpers import read_events, tensorboard_scalars
 
 TINY = ["-s", "4", "-u", "32", "-l", "8", "-b", "50", "--log_every", "10",
         "--hist_every", "50", "--num_val", "1000", "--no_progress"]
-
-
-def read_events(logdir):
-    """All scalars, images and histograms of a run, read with TensorBoard's reader."""
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-    acc = EventAccumulator(logdir, size_guidance={"scalars": 0, "images": 0, "histograms": 0})
-    acc.Reload()
-    return acc
 
 
 @pytest.fixture(scope="module")
