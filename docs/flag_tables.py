@@ -14,7 +14,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PAGE = os.path.join(ROOT, "docs", "training.md")
-SCRIPTS = ("train_mnist", "train_omniglot")
+SCRIPTS = ("train_mnist", "train_omniglot", "train_cluttered_mnist")
 #: defaults that depend on the environment, as the page states them
 MACHINE_DEFAULTS = {"data_dir": "`$DRAW_DATA_DIR`, else `~/.mxnet/datasets/draw`",
                     "source": "`$DRAW_DATA_SOURCE`, else download"}
