@@ -169,6 +169,7 @@ def add_train_args(parser, **defaults):
     d_.add_argument("--cpus", type=positive_int, default=1,
                     help="number of CPU contexts (to exercise multi-device code on a CPU)")
     _add_setting(d_, settings.pop("kvstore"), defaults.get("kvstore", base["kvstore"]))
+    add_amp_args(d_)
     o = groups["output"]
     o.add_argument("--logdir", default=defaults.get("logdir", "runs/run"),
                    help="run directory: mxboard events, checkpoints, samples "
@@ -244,7 +245,17 @@ def environment(args, devices=None):
     return Environment(contexts=tuple(contexts(args)[:devices]),
                        data_dir=getattr(args, "data_dir", None),
                        source=getattr(args, "source", None),
-                       progress=not getattr(args, "no_progress", False))
+                       progress=not getattr(args, "no_progress", False),
+                       amp=getattr(args, "amp", False))
+
+
+def add_amp_args(parser):
+    """``--amp``: mixed precision (:mod:`draw.precision`)."""
+    parser.add_argument("--amp", action="store_true",
+                        help="mixed precision: bfloat16 on a CPU with AVX512_BF16 or AMX, "
+                             "float16 with dynamic loss scaling on GPUs (parameters and "
+                             "checkpoints stay float32)")
+    return parser
 
 
 def train(args, model_cfg, dataset, explicit=(), **settings):

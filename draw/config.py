@@ -153,12 +153,16 @@ class Environment:
         downloads when that is unset).
     progress : bool
         tqdm progress bars (else log lines).
+    amp : bool
+        Mixed precision (:mod:`draw.precision`): bfloat16 on a CPU that has it, float16
+        on GPUs; parameters and checkpoints stay float32.
     """
 
     contexts: tuple = ()
     data_dir: Optional[str] = None
     source: Optional[str] = None
     progress: bool = True
+    amp: bool = False
 
     def devices(self):
         """The contexts as a list: ``[mx.cpu()]`` when none were given."""

@@ -23,6 +23,7 @@ from collections import namedtuple
 import mxnet as mx
 import numpy as np
 
+from . import precision
 from .base import GenerativeModel
 from .config import RESUMABLE, Environment, TrainConfig
 from .batches import fixed_binarization, take_subset
@@ -150,6 +151,7 @@ def _train(model_cfg, cfg, dataset, rd, env, init_from=None, resume_from=None,
     request can get wrong is refused before the run directory is written."""
     start = time.time()
     setup_logging()
+    precision.use(env.amp, env.devices())  # before any model is built
     if resume_from and not rd.steps():  # refused before anything is read or written
         raise CheckpointError("%s: no checkpoint found" % rd.path)
     if not resume_from and not launched():  # a worker of a distributed job checks later,
@@ -237,11 +239,15 @@ def _open_run_dir(rd, trainer, dataset, data, warm, resume_from, accept_other_da
         _check_same_data(rd, resume_from, data, accept_other_data)
         setup_logging(rd.file(rd.LOG) if rd.writes else None)
         _restore(trainer, rd)
+        if precision.dtype() != resume_from.get("precision", "float32"):
+            log.info("computing in %s (the run started in %s)", precision.dtype(),
+                     resume_from.get("precision", "float32"))
         return
     if rd.writes:
         rd.check_new()
         rd.create({"model": model_config(trainer.model), "dataset": dataset,
-                   "train": trainer.cfg.to_dict(), **({"init_from": warm[1]} if warm else {}),
+                   "train": trainer.cfg.to_dict(), "precision": precision.dtype(),
+                   **({"init_from": warm[1]} if warm else {}),
                    "dataset_meta": {"converter_version": data.meta.get("converter_version"),
                                     "nd_sha256": data.meta.get("nd_sha256")}})
         setup_logging(rd.file(rd.LOG))
@@ -448,6 +454,7 @@ def evaluate(run_dir, split="test", num_images=0, batch_size=100, step=None, env
     """
     env = env or Environment()
     ctxs = env.devices()
+    precision.use(env.amp, ctxs)
     if json_path:  # before the long work
         if os.path.isdir(json_path):
             raise UsageError("--json %s is a directory; give a file name" % json_path)
@@ -472,7 +479,7 @@ def evaluate(run_dir, split="test", num_images=0, batch_size=100, step=None, env
     finally:
         bar.close()
     result.update(split=split, images=len(images), step=state["step"],
-                  dataset=saved["dataset"])
+                  dataset=saved["dataset"], precision=precision.dtype())
     if iw_samples:
         result.update(_iw_summary(model, images, iw_samples, batch_size, ctxs[0],
                                   env.progress))

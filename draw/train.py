@@ -18,7 +18,7 @@ import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
 
-from . import runtime, schedule
+from . import precision, runtime, schedule
 from .batches import BatchIterator, take_subset
 from .distributed import create_kvstore, worker_batch
 from .evaluate import EvaluationStopped, evaluate_mean
@@ -114,6 +114,9 @@ class Trainer:
             model.collect_params(), "adam",
             {"learning_rate": cfg.learning_rate, "beta1": cfg.beta1, "beta2": cfg.beta2},
             kvstore=kvstore, update_on_kvstore=False if kvstore else None)
+        if precision.loss_scaled():  # float16: AMP's dynamic loss scaling
+            from mxnet.contrib import amp
+            amp.init_trainer(self.updater)
         self._trained_params = [p for p in model.collect_params().values()
                                 if p.grad_req != "null"]
         self.state = dict(step=0, epoch=0, batch=0, seed=cfg.seed, nonfinite=0)
@@ -157,16 +160,18 @@ class Trainer:
         loaded = [gluon.utils.split_and_load(a, self.ctxs, even_split=False) for a in parts]
         with autograd.record():
             losses = [self.net(*args) for args in zip(*loaded)]
-        autograd.backward([values[0] for values in losses])
+        scale = self._backward([values[0] for values in losses])
         self.updater.allreduce_grads()  # sums over devices and workers
         size = parts[0].shape[0] * self.num_workers
         params = self._trained_params
         ctx0 = self.ctxs[0]
-        norm = global_norm([p.grad(ctx0) for p in params]) / size
+        norm = global_norm([p.grad(ctx0) for p in params]) / (size * scale)
         # one host sync for the norm and the summed loss (a non-finite loss shows there)
         loss_sum = mx.nd.add_n(*[values[0].sum().as_in_context(ctx0) for values in losses])
         norm, loss_sum = (float(v) for v in mx.nd.concat(norm, loss_sum, dim=0).asnumpy())
         if not (np.isfinite(norm) and np.isfinite(loss_sum)):
+            if scale != 1:  # float16: AMP's scaler sees the overflow, halves its scale
+                self.updater.update(size)  # and skips the update
             return losses, float("nan"), False
         clip = self.cfg.clip_gradient
         if clip and clip > 0 and norm > clip:
@@ -177,6 +182,19 @@ class Trainer:
                     g *= scale
         self.updater.update(size)
         return losses, norm, True
+
+    def _backward(self, heads):
+        """Gradients of the summed ``heads`` (per-context losses); returns the factor
+        they are scaled by: 1, or AMP's loss scale with float16, where the loss is
+        multiplied by it before the backward pass (so that small gradients survive in
+        float16) and the update divides it out again (``amp.scale_loss``)."""
+        if not precision.loss_scaled():
+            autograd.backward(heads)
+            return 1.0
+        from mxnet.contrib import amp
+        with amp.scale_loss(heads, self.updater) as scaled:
+            autograd.backward(scaled)
+        return float(self.updater._amp_loss_scaler.loss_scale)
 
     # ------------------------------------------------------------------ loop
     def fit(self, writer=None, progress=True):
@@ -209,11 +227,11 @@ class Trainer:
             The final validation result (nats), or None when interrupted.
         """
         cfg, st = self.cfg, self.state
-        log.info("%s; contexts: %s%s; %d train / %d val images; batch %d; %d steps/epoch; "
-                 "learning rate: %s",
+        log.info("%s; contexts: %s%s; %s; %d train / %d val images; batch %d; %d "
+                 "steps/epoch; learning rate: %s",
                  runtime.THREADS_NOTE or "OpenMP threads: MXNet default", self.ctxs,
                  "; worker %d of %d" % (self.rank, self.num_workers)
-                 if self.num_workers > 1 else "",
+                 if self.num_workers > 1 else "", precision.dtype(),
                  len(self.train_iter.images), len(self.val_images), cfg.batch_size,
                  len(self.train_iter), schedule.describe(cfg, len(self.train_iter)))
         self.writer = writer

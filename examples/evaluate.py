@@ -10,7 +10,8 @@ Omniglot: train/test).
 """
 import sys
 
-from draw.cli import add_data_args, bounded_int, evaluate, main, script_parser, seed_int
+from draw.cli import (add_amp_args, add_data_args, bounded_int, evaluate, main, script_parser,
+                      seed_int)
 
 
 def parser():
@@ -29,7 +30,7 @@ def parser():
                         "image (images x K forward passes)")
     p.add_argument("--no_progress", action="store_true", help="no progress bar")
     p.add_argument("--json", default=None, help="also write the result to this JSON file")
-    return add_data_args(p)
+    return add_data_args(add_amp_args(p))
 
 
 if __name__ == "__main__":
