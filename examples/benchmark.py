@@ -5,6 +5,8 @@ conversion time, and memory.
     python examples/benchmark.py                       # the table in docs/performance.md (several minutes)
     python examples/benchmark.py --workloads draw --repeats 3
     python examples/benchmark.py --gpu --json gpu.json
+    python examples/benchmark.py --amp_ab --workloads convdraw    # --amp against float32
+    python examples/benchmark.py --peer --amp                     # both in bfloat16
 
 For each workload (the presets draw_mnist, draw_mnist_noattn and convdraw_omniglot of
 draw.registry) a fresh worker process measures:
@@ -16,6 +18,10 @@ draw.registry) a fresh worker process measures:
 * sampling: seconds to draw 64 images with every intermediate canvas;
 * one full validation pass (the bound on the whole validation split);
 * the worker's peak resident memory, or with ``--gpu`` the GPU memory in use.
+
+With ``--amp`` every measurement is in mixed precision (bfloat16 on a CPU that has it);
+``--amp_ab`` alternates ours with and without it (like ``--peer``, whose PyTorch runs under
+bfloat16 autocast when ``--amp`` is given) and reports the ratio.
 
 The parent process also times the Omniglot conversion (both zips), collects the workers'
 results, prints a table and writes JSON. Each workload runs in its own process so that
@@ -34,7 +40,7 @@ import time
 import numpy as np
 
 from draw import runtime
-from draw.cli import main, non_negative_int, positive_int, script_parser
+from draw.cli import add_amp_args, main, non_negative_int, positive_int, script_parser
 from draw.config import default_data_dir, default_source
 from draw.registry import PRESETS
 
@@ -68,11 +74,13 @@ def _stats(values):
 # --------------------------------------------------------------------------- worker
 
 def _worker(name, settings, ctx_spec, data_dir, warmup, repeats, steps, validation_limit,
-            train_only=False):
+            train_only=False, amp=False):
     """Measure one workload in this process; returns a JSON-serialisable dict.
-    ``train_only``: the hybridized training speed alone (the peer comparison)."""
+    ``train_only``: the hybridized training speed alone (the peer comparison); ``amp``:
+    in mixed precision (:mod:`draw.precision`)."""
     threads = runtime.setup()  # before MXNet starts
     import mxnet as mx
+    from draw import precision
     from draw.context import parse_contexts
     from draw.datasets import load_dataset
     from draw.evaluate import evaluate_bound
@@ -82,6 +90,7 @@ def _worker(name, settings, ctx_spec, data_dir, warmup, repeats, steps, validati
     from draw.train import Trainer
 
     ctxs = parse_contexts(gpu=ctx_spec == "gpu")
+    precision.use(amp, ctxs)  # before any model is built
     batch = settings["batch_size"]
     model_cfg = {"kind": settings["kind"], "kwargs": settings["model"]}
     shape = tuple(settings["model"]["image_shape"])
@@ -89,7 +98,7 @@ def _worker(name, settings, ctx_spec, data_dir, warmup, repeats, steps, validati
     train = mx.nd.array(rng.rand(max(4 * batch, 64), *shape) > 0.5, dtype="uint8")
     result = {"workload": name, "batch_size": batch, "model": model_cfg,
               "threads": threads or "OpenMP threads: MXNet default",
-              "contexts": [str(c) for c in ctxs]}
+              "contexts": [str(c) for c in ctxs], "precision": precision.dtype()}
     flops = model_from_config(model_cfg).forward_flops()
     result["gflop_per_sample_forward"] = flops / 1e9
     result["gflop_per_sample_train"] = 3 * flops / 1e9
@@ -193,35 +202,68 @@ def _measure(cmd):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _worker_command(name, args, train_only=False):
+def _worker_command(name, args, train_only=False, amp=None):
+    """The command of a measuring process; ``amp`` None: as ``--amp`` says."""
+    amp = args.amp if amp is None else amp
     return [sys.executable, os.path.abspath(__file__), "--worker", name,
             "--settings", json.dumps(settings_for(name, args.tiny)),
             "--warmup", str(args.warmup), "--repeats", str(args.repeats),
             "--steps", str(args.steps), "--validation_limit", str(args.validation_limit),
             "--data_dir", args.data_dir or ""] + (["--gpu"] if args.gpu else []) + \
-        (["--train_only"] if train_only else [])
+        (["--train_only"] if train_only else []) + (["--amp"] if amp else [])
 
 
 def peer_summary(name, ours, peers):
     """One workload's comparison from the rounds' results: medians over the rounds of
-    each side's median samples/s, their ratio, and each round's ratio."""
-    a = [r["train_hybridized"]["median"] for r in ours]
-    b = [r["train"]["median"] for r in peers]
+    each side's median samples/s, their ratio, and each round's ratio. A side's results
+    are our worker's (``train_hybridized``) or the PyTorch peer's (``train``)."""
+    def rate(r):
+        return (r.get("train_hybridized") or r["train"])["median"]
+    a, b = [rate(r) for r in ours], [rate(r) for r in peers]
     return {"workload": name, "ours": a, "peer": b, "ours_median": float(np.median(a)),
             "peer_median": float(np.median(b)),
             "ratio": float(np.median(a) / np.median(b)),
             "round_ratios": [x / y for x, y in zip(a, b)],
-            "peer_framework": peers[0]["framework"]}
+            "ours_precision": ours[0].get("precision", "float32"),
+            "peer_framework": peers[0].get("framework") or
+            "MXNet (ours, %s)" % peers[0].get("precision", "float32")}
 
 
 def format_peer_table(rows):
-    out = ["| workload | ours (samples/s, per round) | PyTorch eager (per round) | ratio |",
+    mixed = rows[0]["ours_precision"] != "float32"
+    out = ["| workload | ours%s (samples/s, per round) | %s (per round) | ratio |"
+           % (", " + rows[0]["ours_precision"] if mixed else "", rows[0]["peer_framework"]),
            "|---|---|---|---|"]
     for r in rows:
         out.append("| %s | %s | %s | %.2fx |" % (
             r["workload"], ", ".join("%.1f" % v for v in r["ours"]),
             ", ".join("%.1f" % v for v in r["peer"]), r["ratio"]))
     return "\n".join(out)
+
+
+def _amp_run(args, report):
+    """``--amp_ab``: each workload's hybridized training, ours with ``--amp`` and ours in
+    float32, in fresh processes, alternating ``--peer_rounds`` times; the ratio of the
+    medians (AMP over float32)."""
+    rows = []
+    for name in args.names:
+        amp, plain = [], []
+        for r in range(args.peer_rounds):
+            for label, results, on in (("--amp", amp, True), ("float32", plain, False)):
+                print("round %d/%d of %s: %s ..." % (r + 1, args.peer_rounds, name, label),
+                      file=sys.stderr, flush=True)
+                results.append(_measure(_worker_command(name, args, train_only=True,
+                                                        amp=on)))
+        rows.append(peer_summary(name, amp, plain))
+    report["amp_ab"] = rows
+    print(format_peer_table(rows))
+    print("\n%s, %d cores, %s; %s; MXNet %s" % (
+        report["machine"]["cpu"], report["machine"]["cores"], report["machine"]["isa"],
+        amp[0]["threads"], report["machine"]["mxnet"]))
+    from draw.files import write_json
+    write_json(args.json, report)
+    print("wrote %s" % args.json)
+    return report
 
 
 def _peer_run(args, report):
@@ -241,7 +283,7 @@ def _peer_run(args, report):
             peers.append(_measure([sys.executable, peer_script, "--settings",
                                    json.dumps(settings), "--warmup", str(args.warmup),
                                    "--repeats", str(args.repeats), "--steps",
-                                   str(args.steps)]))
+                                   str(args.steps)] + (["--autocast"] if args.amp else [])))
         if peers[0]["parameters_without_second_lstm_bias"] != ours[0]["parameters"]:
             raise RuntimeError("the peer of %s has %d parameters (%d without nn.LSTMCell's "
                                "second bias), ours %d: not the same model" % (
@@ -325,6 +367,10 @@ def parse_args(argv=None):
                         "alternating, and the ratio")
     p.add_argument("--peer_rounds", type=positive_int, default=3,
                    help="with --peer: alternations per workload (default %(default)s)")
+    p.add_argument("--amp_ab", action="store_true",
+                   help="instead: our training with --amp against ours in float32, "
+                        "alternating --peer_rounds times, and the ratio")
+    add_amp_args(p)  # with --peer: PyTorch under bfloat16 autocast
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     p.add_argument("--train_only", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--settings", default=None, help=argparse.SUPPRESS)
@@ -360,13 +406,16 @@ def run(argv=None):
     if args.worker:
         result = _worker(args.worker, json.loads(args.settings), "gpu" if args.gpu else "cpu",
                          args.data_dir, args.warmup, args.repeats, args.steps,
-                         args.validation_limit, train_only=args.train_only)
+                         args.validation_limit, train_only=args.train_only, amp=args.amp)
         print(json.dumps(result))
         return result
     from draw.context import parse_contexts
     from draw.errors import UsageError
     from draw.files import output_dir
     parse_contexts(gpu=args.gpu)  # a clear error before any work
+    if args.amp or args.amp_ab:
+        from draw.precision import target_dtype
+        target_dtype(args.gpu)  # no bfloat16 on this CPU: one line, before any work
     if os.path.isdir(args.json):
         raise UsageError("--json %s is a directory; give a file name" % args.json)
     with output_dir(os.path.dirname(os.path.abspath(args.json)), "--json"):
@@ -378,14 +427,17 @@ def _run(args):
     report = {"machine": {"cpu": _cpu_name(), "cores": runtime.available_cores(),
                           "python": platform.python_version(),
                           "omp_num_threads": os.environ.get("OMP_NUM_THREADS")},
-              "settings": {k: getattr(args, k) for k in ("tiny", "gpu", "warmup", "repeats",
-                                                         "steps", "validation_limit")},
+              "settings": {k: getattr(args, k) for k in ("tiny", "gpu", "amp", "warmup",
+                                                         "repeats", "steps",
+                                                         "validation_limit")},
               "workloads": []}
     import mxnet as mx
     report["machine"]["mxnet"] = mx.__version__
     report["machine"]["isa"] = _vector_isa()
     if args.peer:
         return _peer_run(args, report)
+    if args.amp_ab:
+        return _amp_run(args, report)
     for name in args.names:
         print("measuring %s ..." % name, file=sys.stderr, flush=True)
         report["workloads"].append(_measure(_worker_command(name, args)))

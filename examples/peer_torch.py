@@ -178,9 +178,11 @@ def lstm_bias_extra(model):
     return sum(m.bias_hh.numel() for m in model.modules() if isinstance(m, nn.LSTMCell))
 
 
-def measure(settings, warmup=2, repeats=5, steps=3, seed=0):
+def measure(settings, warmup=2, repeats=5, steps=3, seed=0, autocast=False):
     """Training samples/s of the peer of ``settings`` (a benchmark workload's: ``kind``,
-    ``model``, ``batch_size``): a dict for the benchmark's JSON."""
+    ``model``, ``batch_size``): a dict for the benchmark's JSON. ``autocast``: the
+    forward pass and the loss under ``torch.autocast("cpu", dtype=torch.bfloat16)``
+    (PyTorch's mixed precision, the peer of our ``--amp``)."""
     torch.manual_seed(seed)
     model = build(settings["kind"], settings["model"])
     batch = settings["batch_size"]
@@ -199,8 +201,9 @@ def measure(settings, warmup=2, repeats=5, steps=3, seed=0):
 
     def step():
         optimizer.zero_grad()
-        loss = model(x, eps)
-        loss.backward()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            loss = model(x, eps)
+        loss.float().backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
         optimizer.step()
         return loss.detach().item()
@@ -213,7 +216,8 @@ def measure(settings, warmup=2, repeats=5, steps=3, seed=0):
         for _ in range(steps):
             step()
         rates.append(steps * batch / (time.perf_counter() - start))
-    return {"framework": "PyTorch %s eager" % torch.__version__,
+    return {"framework": "PyTorch %s eager%s" % (torch.__version__,
+                                                 " (bfloat16 autocast)" if autocast else ""),
             "threads": torch.get_num_threads(), "batch_size": batch,
             "parameters": sum(p.numel() for p in model.parameters()),
             "parameters_without_second_lstm_bias":
@@ -231,8 +235,11 @@ def main(argv):
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--steps", type=int, default=3)
+    p.add_argument("--autocast", action="store_true",
+                   help="bfloat16 autocast on the CPU (the peer of our --amp)")
     args = p.parse_args(argv)
-    print(json.dumps(measure(json.loads(args.settings), args.warmup, args.repeats, args.steps)))
+    print(json.dumps(measure(json.loads(args.settings), args.warmup, args.repeats, args.steps,
+                             autocast=args.autocast)))
 
 
 if __name__ == "__main__":

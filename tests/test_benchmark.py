@@ -111,3 +111,21 @@ def test_peer_benchmark_tiny(tmp_path):
     for r in report["peer"]:
         assert len(r["ours"]) == len(r["peer"]) == 2 and r["ratio"] > 0
     assert proc.stdout.splitlines()[0].startswith("| workload | ours (samples/s, per round)")
+
+
+def test_amp_ab_tiny(tmp_path):
+    """benchmark.py --amp_ab on a tiny ConvDRAW: ours with --amp against ours in float32,
+    alternating, the ratio in the JSON; on a CPU without bfloat16 the one-line error."""
+    from draw import precision
+    out = tmp_path / "amp.json"
+    proc = run_script(["examples/benchmark.py", "--amp_ab", "--tiny", "--workloads",
+                       "convdraw", "--peer_rounds", "2", "--warmup", "1", "--repeats", "2",
+                       "--steps", "1", "--json", str(out)])
+    if not precision.cpu_flags() & set(precision.BF16_FLAGS):
+        assert proc.returncode == 2 and "no bfloat16 arithmetic" in proc.stderr
+        return
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (row,) = json.load(open(out))["amp_ab"]
+    assert row["ours_precision"] == "bfloat16" and len(row["ours"]) == len(row["peer"]) == 2
+    assert row["peer_framework"] == "MXNet (ours, float32)" and row["ratio"] > 0
+    assert proc.stdout.splitlines()[0].startswith("| workload | ours, bfloat16 (samples/s")
