@@ -5,7 +5,8 @@ conversion time, and memory.
     python examples/benchmark.py                       # the table in docs/performance.md (several minutes)
     python examples/benchmark.py --workloads draw --repeats 3
     python examples/benchmark.py --gpu --json gpu.json
-    python examples/benchmark.py --amp_ab --workloads convdraw    # --amp against float32
+    python examples/benchmark.py --ab amp --workloads convdraw    # --amp against float32
+    python examples/benchmark.py --ab naive_engine --workloads draw
     python examples/benchmark.py --peer --amp                     # both in bfloat16
 
 For each workload (the presets draw_mnist, draw_mnist_noattn and convdraw_omniglot of
@@ -20,8 +21,9 @@ draw.registry) a fresh worker process measures:
 * the worker's peak resident memory, or with ``--gpu`` the GPU memory in use.
 
 With ``--amp`` every measurement is in mixed precision (bfloat16 on a CPU that has it);
-``--amp_ab`` alternates ours with and without it (like ``--peer``, whose PyTorch runs under
-bfloat16 autocast when ``--amp`` is given) and reports the ratio.
+``--ab amp`` alternates ours with and without it, ``--ab naive_engine`` with MXNet's
+NaiveEngine and without (like ``--peer``, whose PyTorch runs under bfloat16 autocast when
+``--amp`` is given), and reports the ratio.
 
 The parent process also times the Omniglot conversion (both zips), collects the workers'
 results, prints a table and writes JSON. Each workload runs in its own process so that
@@ -98,7 +100,8 @@ def _worker(name, settings, ctx_spec, data_dir, warmup, repeats, steps, validati
     train = mx.nd.array(rng.rand(max(4 * batch, 64), *shape) > 0.5, dtype="uint8")
     result = {"workload": name, "batch_size": batch, "model": model_cfg,
               "threads": threads or "OpenMP threads: MXNet default",
-              "contexts": [str(c) for c in ctxs], "precision": precision.dtype()}
+              "contexts": [str(c) for c in ctxs], "precision": precision.dtype(),
+              "engine": os.environ.get("MXNET_ENGINE_TYPE") or "ThreadedEnginePerDevice"}
     flops = model_from_config(model_cfg).forward_flops()
     result["gflop_per_sample_forward"] = flops / 1e9
     result["gflop_per_sample_train"] = 3 * flops / 1e9
@@ -192,9 +195,11 @@ def time_omniglot_conversion(source, log=print):
         return time.perf_counter() - start
 
 
-def _measure(cmd):
-    """Run a measuring process; its last stdout line is its JSON result."""
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def _measure(cmd, env=None):
+    """Run a measuring process (with the extra environment variables ``env``); its last
+    stdout line is its JSON result."""
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env=dict(os.environ, **(env or {})))
     if proc.returncode != 0:
         lines = proc.stderr.strip().splitlines()
         raise RuntimeError("%s failed: %s" % (" ".join(cmd[1:3]),
@@ -241,25 +246,34 @@ def format_peer_table(rows):
     return "\n".join(out)
 
 
-def _amp_run(args, report):
-    """``--amp_ab``: each workload's hybridized training, ours with ``--amp`` and ours in
-    float32, in fresh processes, alternating ``--peer_rounds`` times; the ratio of the
-    medians (AMP over float32)."""
+#: the levers ``--ab`` compares: name -> (label, worker flags, worker environment) of
+#: the lever's side; the other side is the default (float32, MXNet's threaded engine)
+LEVERS = {"amp": ("--amp", ["--amp"], {}),
+          "naive_engine": ("NaiveEngine", [], {"MXNET_ENGINE_TYPE": "NaiveEngine"})}
+
+
+def _ab_run(args, report):
+    """``--ab LEVER``: each workload's hybridized training with the lever and without,
+    in fresh processes, alternating ``--peer_rounds`` times; the ratio of the medians
+    (with over without)."""
+    label, flags, env = LEVERS[args.ab]
     rows = []
     for name in args.names:
-        amp, plain = [], []
+        lever, plain = [], []
         for r in range(args.peer_rounds):
-            for label, results, on in (("--amp", amp, True), ("float32", plain, False)):
-                print("round %d/%d of %s: %s ..." % (r + 1, args.peer_rounds, name, label),
+            for side, results, on in ((label, lever, True), ("default", plain, False)):
+                print("round %d/%d of %s: %s ..." % (r + 1, args.peer_rounds, name, side),
                       file=sys.stderr, flush=True)
-                results.append(_measure(_worker_command(name, args, train_only=True,
-                                                        amp=on)))
-        rows.append(peer_summary(name, amp, plain))
-    report["amp_ab"] = rows
+                cmd = _worker_command(name, args, train_only=True, amp=False)
+                results.append(_measure(cmd + flags if on else cmd, env if on else None))
+        row = peer_summary(name, lever, plain)
+        row.update(lever=args.ab, peer_framework="MXNet (ours, default)")
+        rows.append(row)
+    report["ab"] = rows
     print(format_peer_table(rows))
-    print("\n%s, %d cores, %s; %s; MXNet %s" % (
+    print("\n%s, %d cores, %s; %s; MXNet %s; with against without %s" % (
         report["machine"]["cpu"], report["machine"]["cores"], report["machine"]["isa"],
-        amp[0]["threads"], report["machine"]["mxnet"]))
+        lever[0]["threads"], report["machine"]["mxnet"], label))
     from draw.files import write_json
     write_json(args.json, report)
     print("wrote %s" % args.json)
@@ -367,9 +381,10 @@ def parse_args(argv=None):
                         "alternating, and the ratio")
     p.add_argument("--peer_rounds", type=positive_int, default=3,
                    help="with --peer: alternations per workload (default %(default)s)")
-    p.add_argument("--amp_ab", action="store_true",
-                   help="instead: our training with --amp against ours in float32, "
-                        "alternating --peer_rounds times, and the ratio")
+    p.add_argument("--ab", choices=sorted(LEVERS), default=None,
+                   help="instead: our training with a lever (amp: --amp; naive_engine: "
+                        "MXNet's NaiveEngine) against without, alternating --peer_rounds "
+                        "times, and the ratio")
     add_amp_args(p)  # with --peer: PyTorch under bfloat16 autocast
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     p.add_argument("--train_only", action="store_true", help=argparse.SUPPRESS)
@@ -413,7 +428,7 @@ def run(argv=None):
     from draw.errors import UsageError
     from draw.files import output_dir
     parse_contexts(gpu=args.gpu)  # a clear error before any work
-    if args.amp or args.amp_ab:
+    if args.amp or args.ab == "amp":
         from draw.precision import target_dtype
         target_dtype(args.gpu)  # no bfloat16 on this CPU: one line, before any work
     if os.path.isdir(args.json):
@@ -436,8 +451,8 @@ def _run(args):
     report["machine"]["isa"] = _vector_isa()
     if args.peer:
         return _peer_run(args, report)
-    if args.amp_ab:
-        return _amp_run(args, report)
+    if args.ab:
+        return _ab_run(args, report)
     for name in args.names:
         print("measuring %s ..." % name, file=sys.stderr, flush=True)
         report["workloads"].append(_measure(_worker_command(name, args)))

@@ -113,19 +113,31 @@ def test_peer_benchmark_tiny(tmp_path):
     assert proc.stdout.splitlines()[0].startswith("| workload | ours (samples/s, per round)")
 
 
-def test_amp_ab_tiny(tmp_path):
-    """benchmark.py --amp_ab on a tiny ConvDRAW: ours with --amp against ours in float32,
+def test_ab_amp_tiny(tmp_path):
+    """benchmark.py --ab amp on a tiny ConvDRAW: ours with --amp against ours in float32,
     alternating, the ratio in the JSON; on a CPU without bfloat16 the one-line error."""
     from draw import precision
     out = tmp_path / "amp.json"
-    proc = run_script(["examples/benchmark.py", "--amp_ab", "--tiny", "--workloads",
+    proc = run_script(["examples/benchmark.py", "--ab", "amp", "--tiny", "--workloads",
                        "convdraw", "--peer_rounds", "2", "--warmup", "1", "--repeats", "2",
                        "--steps", "1", "--json", str(out)])
     if not precision.cpu_flags() & set(precision.BF16_FLAGS):
         assert proc.returncode == 2 and "no bfloat16 arithmetic" in proc.stderr
         return
     assert proc.returncode == 0, proc.stderr[-3000:]
-    (row,) = json.load(open(out))["amp_ab"]
+    (row,) = json.load(open(out))["ab"]
     assert row["ours_precision"] == "bfloat16" and len(row["ours"]) == len(row["peer"]) == 2
-    assert row["peer_framework"] == "MXNet (ours, float32)" and row["ratio"] > 0
+    assert row["peer_framework"] == "MXNet (ours, default)" and row["ratio"] > 0
     assert proc.stdout.splitlines()[0].startswith("| workload | ours, bfloat16 (samples/s")
+
+
+def test_ab_naive_engine_tiny(tmp_path):
+    """benchmark.py --ab naive_engine: the lever's side runs under MXNet's NaiveEngine."""
+    out = tmp_path / "naive.json"
+    proc = run_script(["examples/benchmark.py", "--ab", "naive_engine", "--tiny",
+                       "--workloads", "draw", "--peer_rounds", "1", "--warmup", "1",
+                       "--repeats", "1", "--steps", "1", "--json", str(out)])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (row,) = json.load(open(out))["ab"]
+    assert row["lever"] == "naive_engine" and row["ratio"] > 0
+    assert "MXNet start using engine: NaiveEngine" not in proc.stdout  # only on stderr
