@@ -126,3 +126,15 @@ def read_events(logdir):
     acc = EventAccumulator(logdir, size_guidance={"scalars": 0, "images": 0, "histograms": 0})
     acc.Reload()
     return acc
+
+
+def tiny_classifier(shape=(1, 20, 30), steps=3, glimpse=5, units=12, classes=7):
+    """A small DRAW classifier (sizes not multiples of 8 or 16), initialised from seed 0
+    and shaped by one forward pass."""
+    from draw.classifier import DRAWClassifier
+    mx.random.seed(0)
+    net = DRAWClassifier(image_shape=shape, num_steps=steps, glimpse_size=glimpse,
+                         num_recurrent_units=units, num_classes=classes)
+    net.initialize(mx.init.Xavier())
+    net(mx.nd.zeros((1,) + tuple(shape)))
+    return net

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from draw import base, figures
-from draw.classifier import DRAWClassifier
 from draw.config import Environment, TrainConfig
 from draw.evaluate import evaluate_mean
 from draw.loss import ClassifierWithLoss
@@ -16,16 +15,13 @@ from draw.registry import PRESETS, get_model
 from draw.rundir import RunDir
 from draw.train import Trainer
 
+from .helpers import tiny_classifier
+
 SHAPE, T, N, U, K = (1, 20, 30), 3, 5, 12, 7  # not multiples of 8 or 16
 
 
 def _classifier():
-    mx.random.seed(0)
-    net = DRAWClassifier(image_shape=SHAPE, num_steps=T, glimpse_size=N,
-                         num_recurrent_units=U, num_classes=K)
-    net.initialize(mx.init.Xavier())
-    net(mx.nd.zeros((1,) + SHAPE))
-    return net
+    return tiny_classifier(SHAPE, T, N, U, K)
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))

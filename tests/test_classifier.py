@@ -10,18 +10,14 @@ import pytest
 from draw.classifier import DRAWClassifier
 
 from . import reference as ref
-from .helpers import assert_hybrid_matches
+from .helpers import assert_hybrid_matches, tiny_classifier
 
 SHAPE, T, N, U, K = (1, 20, 30), 3, 5, 12, 7  # not multiples of 8 or 16
 
 
 @pytest.fixture
 def model():
-    mx.random.seed(0)
-    net = DRAWClassifier(image_shape=SHAPE, num_steps=T, glimpse_size=N,
-                         num_recurrent_units=U, num_classes=K)
-    net.initialize(mx.init.Xavier())
-    net(mx.nd.zeros((1,) + SHAPE))
+    net = tiny_classifier(SHAPE, T, N, U, K)
     rs = np.random.RandomState(1)  # non-trivial initial states and attention
     for name, p in net._collect_params_with_prefix().items():
         if name.endswith(("h0", "c0", "loc.weight")):
