@@ -408,6 +408,9 @@ def selftest_parser(doc):
     p.add_argument("--gpus", default=None, help="check these GPUs, e.g. 0,1")
     p.add_argument("--cpus", type=positive_int, default=1,
                    help="without GPUs: check this many CPU contexts (default 1)")
+    p.add_argument("--amp", action="store_true",
+                   help="instead: check mixed-precision training on the devices (float16 "
+                        "with loss scaling on GPUs, bfloat16 on a CPU)")
     return p
 
 
@@ -415,7 +418,7 @@ def selftest(args):
     """``python -m draw.selftest``: the device checks of :mod:`draw.smoke`; exit status 1
     when one fails."""
     from .smoke import selftest as run_checks
-    if not run_checks(contexts(args)):
+    if not run_checks(contexts(args), amp=args.amp):
         sys.exit(1)
 
 

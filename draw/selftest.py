@@ -3,6 +3,7 @@
     python -m draw.selftest --gpu          # GPU 0 against the CPU
     python -m draw.selftest --gpus 0,1     # each GPU
     python -m draw.selftest --cpus 2       # the same checks on CPU contexts
+    python -m draw.selftest --gpu --amp    # mixed-precision training (float16, loss scaling)
 
 For every device, against the same computation on the CPU: one training step of a small
 DRAW and a small ConvDRAW (loss, gradient norm, every updated parameter), sampling with

@@ -114,13 +114,49 @@ def check_checkpoint(name, config, ctx):
                   % (name, ctx, len(params), "identical" if same else "DIFFER"))
 
 
-def selftest(ctxs, out=print):
+def check_amp_training(name, config, ctx, steps=3):
+    """(ok, line): ``steps`` updates through :class:`draw.train.Trainer` in mixed
+    precision (AMP must be on in the process: bfloat16 on a CPU, float16 with loss
+    scaling on a GPU): finite losses, every trained parameter changed and still float32
+    (what a checkpoint stores)."""
+    from . import precision
+    from .config import TrainConfig
+    from .rundir import RunDir
+    from .train import Trainer
+    model = _build(config, ctx)
+    before = _values(model, ctx)
+    x, _ = _inputs(model, n=8)
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = Trainer(model, x, x, TrainConfig(batch_size=8), [ctx], RunDir(tmp))
+        losses = []
+        for _ in range(steps):
+            values, _, finite = trainer.step(x)
+            losses.append(float(values[0][0].mean().asscalar()) if finite else float("nan"))
+    after = _values(model, ctx)
+    trained = [k for k, p in model._collect_params_with_prefix().items()
+               if p.grad_req != "null"]
+    changed = sum(not np.array_equal(before[k], after[k]) for k in trained)
+    float32 = all(after[k].dtype == np.float32 for k in after)
+    ok = bool(np.isfinite(losses).all()) and changed == len(trained) and float32
+    return ok, ("%s %s training on %s: %d steps, loss %s, %d of %d parameters updated, "
+                "all float32: %s" % (name, precision.dtype(), ctx, steps,
+                                     " -> ".join("%.2f" % v for v in losses), changed,
+                                     len(trained), "yes" if float32 else "NO"))
+
+
+def selftest(ctxs, out=print, amp=False):
     """Run every check on every context; print a line per check. Returns True if all
-    passed."""
+    passed. ``amp``: instead, the mixed-precision training check
+    (:func:`check_amp_training`; AMP is turned on for the process first)."""
     ok = True
+    if amp:
+        from . import precision
+        precision.use(True, ctxs)
+    checks = (check_amp_training,) if amp else (check_training_step, check_sampling,
+                                                check_checkpoint)
     for ctx in ctxs:
         for name, config in MODELS.items():
-            for check in (check_training_step, check_sampling, check_checkpoint):
+            for check in checks:
                 passed, line = check(name, config, ctx)
                 out("%s  %s" % ("ok  " if passed else "FAIL", line))
                 ok &= bool(passed)

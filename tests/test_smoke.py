@@ -28,3 +28,18 @@ def test_selftest_without_the_gpu_is_one_line():
     proc = run_script(["-m", "draw.selftest", "--gpu"])
     assert proc.returncode == 2 and proc.stderr.startswith("error: GPU requested")
     assert len(proc.stderr.strip().splitlines()) == 1 and proc.stdout == ""
+
+
+def test_selftest_amp():
+    """``--amp``: mixed-precision training steps through the Trainer (bfloat16 on this
+    CPU), or the one-line error on a CPU without bfloat16."""
+    from draw import precision
+    proc = run_script(["-m", "draw.selftest", "--amp"])
+    if not precision.cpu_flags() & set(precision.BF16_FLAGS):
+        assert proc.returncode == 2 and "no bfloat16 arithmetic" in proc.stderr
+        return
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 3 and all(line.startswith("ok") for line in lines[:2])
+    assert "DRAW bfloat16 training on cpu(0): 3 steps" in lines[0]
+    assert lines[-1] == "all checks passed"
