@@ -75,6 +75,12 @@ class Trainer:
         worker of several: it trains on its shard ``train_data[rank::num_workers]`` with
         ``batch_size / num_workers`` examples per step, and only rank 0 writes
         checkpoints.
+
+    Raises
+    ------
+    draw.errors.UsageError
+        Settings that contradict the data or the devices: a batch not divisible by the
+        workers, a learning-rate schedule that does not fit the run's length.
     """
 
     def __init__(self, model, train_data, val_data, cfg, ctxs, run_dir, state=None,
