@@ -16,6 +16,8 @@ examples, the same on every machine. Each split takes its clutter only from its 
 digits: training from MNIST's first 50,000 training digits, validation from the last
 10,000, test from the test digits; one example per digit, so 50,000 / 10,000 / 10,000.
 """
+from collections.abc import Mapping
+
 import numpy as np
 
 from ..errors import DatasetError
@@ -118,21 +120,45 @@ def convert_cluttered_mnist(out_dir=None, source=None, verify=True, force=False,
 def load_rendered(path, require=()):
     """The converted file at ``path`` as the models take it: per split ``<split>_x``
     (NDArray float32, (N, 1, 100, 100), :func:`render` of every example, about 2 GB for
-    the training split) and ``<split>_y`` (int32), with the file's metadata. About 10,000
-    images are rendered per second.
+    the training split) and ``<split>_y`` (int32), with the file's metadata. A split's
+    images are rendered when they are first asked for (about 10,000 a second), so a tool
+    that needs the test split renders only it.
 
     Returns
     -------
-    arrays : dict of NDArray
+    arrays : Mapping of NDArray
     meta : dict
     """
-    import mxnet as mx
     need = tuple(k for k in require if not k.endswith("_x"))
     stored, meta = load_dataset(path, require=need + tuple(
         k[:-2] + part for k in require if k.endswith("_x") for part in ("_digits", "_recipe")))
-    arrays = {k: v for k, v in stored.items() if k.endswith("_y")}
-    for key in [k for k in stored if k.endswith("_digits")]:
-        split = key[:-len("_digits")]
-        digits, recipes = stored[key].asnumpy(), stored[split + "_recipe"].asnumpy()
-        arrays[split + "_x"] = mx.nd.array(render(digits, recipes, range(len(digits))))
-    return arrays, meta
+    return _Rendered(stored), meta
+
+
+class _Rendered(Mapping):
+    """The stored arrays' labels, and each split's images rendered on first access."""
+
+    def __init__(self, stored):
+        self._stored = stored
+        self._images = {}
+        self._keys = [k for k in stored if k.endswith("_y")] + \
+            [k[:-len("_digits")] + "_x" for k in stored if k.endswith("_digits")]
+
+    def __getitem__(self, key):
+        if key.endswith("_y"):
+            return self._stored[key]
+        if key not in self._keys:
+            raise KeyError(key)
+        if key not in self._images:
+            import mxnet as mx
+            split = key[:-2]
+            digits = self._stored[split + "_digits"].asnumpy()
+            recipes = self._stored[split + "_recipe"].asnumpy()
+            self._images[key] = mx.nd.array(render(digits, recipes, range(len(digits))))
+        return self._images[key]
+
+    def __iter__(self):
+        return iter(self._keys)
+
+    def __len__(self):
+        return len(self._keys)
