@@ -52,7 +52,8 @@ setup(
         "viz": TENSORBOARD,
         # the benchmark's PyTorch peer (examples/peer_torch.py); the CPU wheel is enough:
         # pip install torch --index-url https://download.pytorch.org/whl/cpu
-        "peer": ["torch>=2.0"],
+        # (torch pulls a setuptools without pkg_resources, which TensorBoard imports)
+        "peer": ["torch>=2.0", "setuptools<82"],
     },
     classifiers=[
         "Programming Language :: Python :: 3.8",

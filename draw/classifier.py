@@ -49,6 +49,9 @@ class DRAWClassifier(Classifier):
         image_shape = check_sizes(image_shape, num_steps=num_steps, glimpse_size=glimpse_size,
                                   num_recurrent_units=num_recurrent_units,
                                   num_classes=num_classes)
+        if int(glimpse_size) > max(image_shape[1:]):
+            raise ValueError("glimpse_size %d larger than the %dx%d image"
+                             % (int(glimpse_size), image_shape[1], image_shape[2]))
         self.image_shape = image_shape
         self.num_steps = int(num_steps)
         self.glimpse_size = int(glimpse_size)

@@ -64,13 +64,18 @@ class Objective:
         """Images for TensorBoard at a validation: ``inputs`` are the first validation
         examples (``x`` or ``(x, y)``, on the CPU)."""
 
+    def write_outputs(self, out_dir, ctx, seed):
+        """What a finished run writes into its directory besides its results (e.g.
+        samples); returns the written paths (default: nothing)."""
+        return []
+
 
 class VariationalBound(Objective):
     """The negative evidence lower bound of a :class:`draw.base.GenerativeModel`, in nats
     per image: ``total = reconstruction + kl`` (:class:`draw.loss.ModelWithLoss`).
 
     Images logged: 64 samples, their canvas sequences, and 32 validation images beside
-    their reconstructions.
+    their reconstructions; a finished run writes 64 samples as PNG and GIF.
     """
 
     names = ("total", "reconstruction", "kl")
@@ -96,6 +101,12 @@ class VariationalBound(Objective):
         (:func:`draw.evaluate.model_bound`)."""
         from .evaluate import model_bound
         return model_bound(self.model, data, batch_size, ctxs, seed, progress=progress)
+
+    def write_outputs(self, out_dir, ctx, seed):
+        """64 samples from ``seed``: ``samples.png`` and ``samples.gif``
+        (:func:`draw.train.write_samples`)."""
+        from .train import write_samples
+        return write_samples(self.model, out_dir, n=64, ctx=ctx, seed=seed)
 
     def log_images(self, writer, step, inputs, ctx):
         model = self.model

@@ -295,8 +295,8 @@ def _restore(trainer, rd):
 
 
 def _fit(trainer, rd, progress, resumed):
-    """Train to the end (or a signal), TensorBoard events in the run directory; a
-    generative model's samples after the last step. Returns the final validation
+    """Train to the end (or a signal), TensorBoard events in the run directory; the
+    objective's outputs after the last step (a generative model's samples). Returns the final validation
     result (None when stopped by a signal)."""
     writer = rd.open_writer(resumed_at=trainer.state["step"] if resumed else None)
     try:
@@ -306,9 +306,8 @@ def _fit(trainer, rd, progress, resumed):
                      trainer.num_workers, trainer.state["step"], param_digest(trainer.model))
         if trainer.interrupted or not rd.writes:
             return result
-        if isinstance(trainer.model, GenerativeModel):
-            written = write_samples(trainer.model, rd.path, n=64, ctx=trainer.ctxs[0],
-                                    seed=trainer.cfg.seed)
+        written = trainer.objective.write_outputs(rd.path, trainer.ctxs[0], trainer.cfg.seed)
+        if written:
             log.info("wrote %s", ", ".join(written))
     finally:
         if writer is not None:
@@ -431,8 +430,11 @@ def sample(run_dir, out_dir=None, num_samples=64, step=None, ctx=None, seed=None
         raise UsageError("-n %d: draw between 1 and %d images per call"
                          % (num_samples, MAX_SAMPLES))
     out_dir = out_dir or _default_out(run_dir)
+    model, _, _ = load_model(run_dir, step, ctx)
+    if not isinstance(model, GenerativeModel):
+        raise UsageError("%s is a %s, which draws no samples (its figures: "
+                         "examples/figures.py)" % (run_dir, model.display_name))
     with output_dir(out_dir, "--out"):
-        model, _, _ = load_model(run_dir, step, ctx)
         return write_samples(model, out_dir, n=num_samples, ctx=ctx or mx.cpu(),
                              seed=seed, gif=gif, boxes=boxes, prefix=prefix)
 

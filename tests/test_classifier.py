@@ -68,6 +68,7 @@ def test_config_rebuilds_the_model(model):
     (dict(num_steps=0), "num_steps must be positive"),
     (dict(glimpse_size=-1), "glimpse_size must be positive"),
     (dict(image_shape=(100, 100)), "image_shape must be (C, H, W)"),
+    (dict(image_shape=(1, 20, 30), glimpse_size=31), "glimpse_size 31 larger than the 20x30"),
 ])
 def test_bad_settings(kwargs, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):

@@ -178,8 +178,29 @@ def test_classifier_evaluate_figures_and_export(classifier_run, tmp_path):
     assert model.kind == "classifier" and model.num_steps == 3
 
 
+def test_a_classifier_draws_no_samples(classifier_run, tmp_path):
+    logdir, data_dir, _ = classifier_run
+    proc = run_script(["examples/sample.py", logdir, "--out", str(tmp_path / "s")])
+    assert_one_line_error(proc, "is a DRAW classifier, which draws no samples")
+    assert not os.path.exists(str(tmp_path / "s"))
+
+
 def test_classifier_run_is_resumed_by_its_own_script(classifier_run):
     logdir, data_dir, _ = classifier_run
     proc = run_script(["examples/train_mnist.py", "--resume", logdir, "--data_dir", data_dir])
     assert_one_line_error(proc, "that is a classifier run; resume it with the script that "
                                 "trains classifier (examples/train_cluttered_mnist.py)")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--glimpse_size", "101"], "bad model settings: glimpse_size 101 larger than the "
+                                "100x100 image"),
+    (["--num_steps", "0"], "argument --num_steps/-s: must be a positive integer, got 0"),
+    (["--batch_size", "60000"], "--batch_size 60000 is larger than the training set (50000)"),
+])
+def test_classifier_script_bad_values(converted, tmp_path, argv, message):
+    logdir = str(tmp_path / "run")
+    proc = run_script(["examples/train_cluttered_mnist.py", "--logdir", logdir,
+                       "--data_dir", converted[0]] + argv)
+    assert_one_line_error(proc, message)
+    assert not os.path.exists(os.path.join(logdir, "args.json"))
