@@ -113,7 +113,10 @@ Y_LABELS = {"train/learning_rate": "learning rate", "train/grad_norm": "gradient
 
 
 def y_label(tag):
-    """The y-axis label of a scalar tag: the losses and bounds are nats per image."""
+    """The y-axis label of a scalar tag: a classifier's error (``*/error``) is a rate, the
+    losses and bounds are nats per image."""
+    if tag.endswith("/error"):
+        return "error rate"
     return Y_LABELS.get(tag, "nats per image")
 
 

@@ -76,3 +76,10 @@ def test_warm_started_run_continues_the_chain(tmp_path, capsys):
                 csv_files=[str(tmp_path / "first.csv")])
     with pytest.raises(UsageError, match="not a CSV of curves.py"):
         read_csv(str(tmp_path / "chain.png"))
+
+
+def test_y_labels():
+    from draw.curves import y_label
+    assert y_label("val/error") == y_label("train/error") == "error rate"
+    assert y_label("val/total") == "nats per image"
+    assert y_label("train/learning_rate") == "learning rate"
