@@ -48,6 +48,24 @@ def take_subset(images, size, seed=0):
     return images[mx.nd.array(evaluation_subset(len(images), size, seed))]
 
 
+class GeneratedImages:
+    """Training images drawn anew every epoch (data that a generator defines, such as
+    cluttered MNIST's clutter), instead of a fixed NDArray: :class:`BatchIterator` asks
+    for each batch with :meth:`take`. A subclass defines ``shape`` (N, C, H, W) and
+    :meth:`take`, which must depend only on the epoch and the indices, so that a resumed
+    run sees the batches of the uninterrupted one."""
+
+    shape = ()
+
+    def __len__(self):
+        return self.shape[0]
+
+    def take(self, epoch, indices):
+        """The images ``indices`` (ndarray of int) of epoch ``epoch``: NDArray float32
+        (len(indices), C, H, W)."""
+        raise NotImplementedError
+
+
 class BatchIterator:
     """Mini-batches from in-memory images (and their labels), in a reproducible order.
 
@@ -56,7 +74,8 @@ class BatchIterator:
 
     Parameters
     ----------
-    images : NDArray, shape (N, C, H, W), uint8 or float32 in [0, 1]
+    images : NDArray, shape (N, C, H, W), uint8 or float32 in [0, 1]; or
+        :class:`GeneratedImages`, drawn anew every epoch
     batch_size : int
     shuffle : bool
     seed : int
@@ -103,9 +122,12 @@ class BatchIterator:
         (with labels: ``(images, labels)`` pairs)."""
         order = self.order(epoch)
         for b in range(start, len(self)):
-            idx = mx.nd.array(order[b * self.batch_size:(b + 1) * self.batch_size],
-                              dtype="int64")
-            x = mx.nd.take(self.images, idx).astype("float32")
+            chosen = order[b * self.batch_size:(b + 1) * self.batch_size]
+            idx = mx.nd.array(chosen, dtype="int64")
+            if isinstance(self.images, GeneratedImages):
+                x = self.images.take(epoch, chosen)
+            else:
+                x = mx.nd.take(self.images, idx).astype("float32")
             if self.binarize == "dynamic":
                 x = mx.nd.random.uniform_like(x) < x
             yield x if self.labels is None else (x, mx.nd.take(self.labels, idx))

@@ -83,7 +83,14 @@ def use(amp, contexts, flags=None):
                          % (_ENABLED, wanted))
     if not _ENABLED:
         from mxnet.contrib import amp as mx_amp
+        root = logging.getLogger()
+        had = list(root.handlers)
         mx_amp.init(target_dtype=wanted)
+        # amp.init logs "Using AMP" through the root logger, whose implicit basicConfig
+        # installs a root handler: every ``draw`` (and mxboard) line would print twice
+        for handler in root.handlers[:]:
+            if handler not in had:
+                root.removeHandler(handler)
         _ENABLED = wanted
         log.info("mixed precision: %s (MXNet AMP; parameters, gradients and checkpoints "
                  "in float32)", wanted)

@@ -19,7 +19,7 @@ import numpy as np
 from mxnet import autograd, gluon
 
 from . import precision, runtime, schedule
-from .batches import BatchIterator, take_subset
+from .batches import BatchIterator, GeneratedImages, take_subset
 from .distributed import create_kvstore, worker_batch
 from .evaluate import EvaluationStopped, evaluate_mean
 from .visualize import boxed_grid, canvas_frames, save_gif, save_png
@@ -98,6 +98,9 @@ class Trainer:
         self.net = self.objective.block()
         self.net.hybridize(static_alloc=True, static_shape=True)
         train = train_data if isinstance(train_data, tuple) else (train_data,)
+        if self.num_workers > 1 and isinstance(train[0], GeneratedImages):
+            raise UsageError("training images generated every epoch (cluttered MNIST) are "
+                             "not split over the workers of a distributed run yet")
         if self.num_workers > 1:
             n = len(train[0]) - len(train[0]) % self.num_workers  # equal shards
             train = tuple(mx.nd.slice(a, begin=(self.rank,), end=(n,),
@@ -233,13 +236,14 @@ class Trainer:
             The final validation result (nats), or None when interrupted.
         """
         cfg, st = self.cfg, self.state
-        log.info("%s; contexts: %s%s; %s; %d train / %d val images; batch %d; %d "
-                 "steps/epoch; learning rate: %s",
+        log.info("%s; contexts: %s%s; %d train / %d val images; batch %d; %d "
+                 "steps/epoch; %s; learning rate: %s",
                  runtime.THREADS_NOTE or "OpenMP threads: MXNet default", self.ctxs,
                  "; worker %d of %d" % (self.rank, self.num_workers)
-                 if self.num_workers > 1 else "", precision.dtype(),
+                 if self.num_workers > 1 else "",
                  len(self.train_iter.images), len(self.val_images), cfg.batch_size,
-                 len(self.train_iter), schedule.describe(cfg, len(self.train_iter)))
+                 len(self.train_iter), precision.dtype(),
+                 schedule.describe(cfg, len(self.train_iter)))
         self.writer = writer
         self.interrupted = None
         self._bar = _progress_bar(progress, total=cfg.max_steps or cfg.epochs * len(

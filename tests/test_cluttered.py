@@ -204,3 +204,30 @@ def test_classifier_script_bad_values(converted, tmp_path, argv, message):
                        "--data_dir", converted[0]] + argv)
     assert_one_line_error(proc, message)
     assert not os.path.exists(os.path.join(logdir, "args.json"))
+
+
+def test_fresh_clutter_every_epoch_is_seeded():
+    """The training images: new clutter every epoch, the same for an epoch however the
+    batches are taken (a resumed run sees the uninterrupted run's images)."""
+    from draw.batches import BatchIterator
+    from draw.datasets.cluttered import FreshClutter
+    digits = (np.random.RandomState(0).uniform(size=(30, DIGIT, DIGIT)) > 0.8) * 255
+    fresh = FreshClutter(digits.astype(np.uint8), seed=3)
+    assert len(fresh) == 30 and fresh.shape == (30, 1, CANVAS, CANVAS)
+    first = fresh.take(0, np.arange(30)).asnumpy()
+    again = FreshClutter(digits.astype(np.uint8), seed=3)
+    np.testing.assert_array_equal(again.take(0, [4, 7]).asnumpy(), first[[4, 7]])
+    other = fresh.take(1, np.arange(30)).asnumpy()
+    assert not np.array_equal(first, other)  # another epoch, other positions and clutter
+    np.testing.assert_array_equal(first, render(digits, fresh.recipes(0), range(30)))
+    for e in (0, 1):  # every digit in full, values in [0, 1]
+        recipe = fresh.recipes(e)
+        images = fresh.take(e, np.arange(30)).asnumpy()
+        for i in range(30):
+            y, x = recipe[i, :2]
+            assert (images[i, 0, y:y + DIGIT, x:x + DIGIT] >= digits[i] / 255.0 - 1e-6).all()
+        assert images.min() >= 0 and images.max() <= 1
+    it = BatchIterator(fresh, 10, seed=5)
+    whole = [b.asnumpy() for b in it.epoch(1)]
+    resumed = [b.asnumpy() for b in BatchIterator(fresh, 10, seed=5).epoch(1, start=2)]
+    np.testing.assert_array_equal(resumed[0], whole[2])

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import DatasetError
 from .mnist import CHECKSUMS, read_mnist
+from ..batches import GeneratedImages
 from .store import convert_with, load_dataset
 
 #: the task's defaults (Mnih et al. 2014; the DRAW paper's Table 1)
@@ -119,10 +120,11 @@ def convert_cluttered_mnist(out_dir=None, source=None, verify=True, force=False,
 
 def load_rendered(path, require=()):
     """The converted file at ``path`` as the models take it: per split ``<split>_x``
-    (NDArray float32, (N, 1, 100, 100), :func:`render` of every example, about 2 GB for
-    the training split) and ``<split>_y`` (int32), with the file's metadata. A split's
-    images are rendered when they are first asked for (about 10,000 a second), so a tool
-    that needs the test split renders only it.
+    and ``<split>_y`` (int32), with the file's metadata. The validation and test images
+    are the stored recipes' (NDArray float32, (N, 1, 100, 100), :func:`render`), rendered
+    when first asked for (about 10,000 a second, so a tool that needs the test split
+    renders only it); the training images are :class:`FreshClutter`, new clutter every
+    epoch.
 
     Returns
     -------
@@ -132,14 +134,53 @@ def load_rendered(path, require=()):
     need = tuple(k for k in require if not k.endswith("_x"))
     stored, meta = load_dataset(path, require=need + tuple(
         k[:-2] + part for k in require if k.endswith("_x") for part in ("_digits", "_recipe")))
-    return _Rendered(stored), meta
+    generator = meta.get("generator", {})
+    return _Rendered(stored, generator.get("seed", 0), generator.get("clutter", CLUTTER)), meta
+
+
+class FreshClutter(GeneratedImages):
+    """The training split as the task defines it: each digit at a new position with new
+    clutter every epoch (Mnih et al. 2014 draw the clutter anew, so a network never sees
+    an image twice). The recipes of epoch ``e`` come from ``RandomState([seed, e])``
+    (:func:`make_recipes`, clutter from the split's own digits), so a resumed run sees
+    the images of the uninterrupted one; an image is rendered when its batch is taken.
+
+    Parameters
+    ----------
+    digits : ndarray of uint8, shape (N, 28, 28)
+    seed : int
+        The converter's seed (the fixed validation and test images used it too).
+    clutter : int
+        Pieces of clutter per image.
+    """
+
+    def __init__(self, digits, seed=0, clutter=CLUTTER):
+        self.digits = np.asarray(digits)
+        self.seed = int(seed)
+        self.clutter = int(clutter)
+        self.shape = (len(self.digits), 1, CANVAS, CANVAS)
+        self._recipes = (None, None)
+
+    def recipes(self, epoch):
+        """The recipes of epoch ``epoch`` (int32, (N, 2 + 5 clutter)), kept for one epoch."""
+        if self._recipes[0] != epoch:
+            n = len(self.digits)
+            rng = np.random.RandomState([self.seed, 1 + int(epoch)])
+            self._recipes = (epoch, make_recipes(n, n, rng, clutter=self.clutter))
+        return self._recipes[1]
+
+    def take(self, epoch, indices):
+        import mxnet as mx
+        return mx.nd.array(render(self.digits, self.recipes(epoch), indices))
 
 
 class _Rendered(Mapping):
-    """The stored arrays' labels, and each split's images rendered on first access."""
+    """The stored arrays' labels, and each split's images rendered on first access
+    (the training split's as :class:`FreshClutter`)."""
 
-    def __init__(self, stored):
+    def __init__(self, stored, seed=0, clutter=CLUTTER):
         self._stored = stored
+        self._generator = (seed, clutter)
         self._images = {}
         self._keys = [k for k in stored if k.endswith("_y")] + \
             [k[:-len("_digits")] + "_x" for k in stored if k.endswith("_digits")]
@@ -149,6 +190,9 @@ class _Rendered(Mapping):
             return self._stored[key]
         if key not in self._keys:
             raise KeyError(key)
+        if key == "train_x" and key not in self._images:
+            self._images[key] = FreshClutter(self._stored["train_digits"].asnumpy(),
+                                             *self._generator)
         if key not in self._images:
             import mxnet as mx
             split = key[:-2]
