@@ -7,6 +7,7 @@ import draw
 from draw.model import DRAW
 
 from .conftest import load_example, run_script
+from .helpers import assert_one_line_error
 
 
 def test_flop_counts_match_hand_counts():
@@ -141,3 +142,22 @@ def test_ab_naive_engine_tiny(tmp_path):
     (row,) = json.load(open(out))["ab"]
     assert row["lever"] == "naive_engine" and row["ratio"] > 0
     assert "MXNet start using engine: NaiveEngine" not in proc.stdout  # only on stderr
+
+
+def test_conv_precision_tiny(tmp_path):
+    """examples/conv_precision.py: a 7-channel convolution (not a multiple of 8 or 16)
+    timed in float32 and, on a CPU with bfloat16, in bfloat16; a bad kernel is refused."""
+    from draw import precision
+    out = tmp_path / "conv.json"
+    proc = run_script(["examples/conv_precision.py", "--batch", "3", "--in_maps", "5",
+                       "--out_maps", "7", "--size", "9", "--kernel", "3", "--calls", "2",
+                       "--no_torch", "--json", str(out)])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.load(open(out))
+    has_bf16 = bool(precision.cpu_flags() & set(precision.BF16_FLAGS))
+    assert sorted(result["mxnet"]) == (["bfloat16", "float32"] if has_bf16 else ["float32"])
+    for timing in result["mxnet"].values():
+        assert 0 < timing["forward"] and 0 < timing["forward_backward"]
+    assert "mxnet  float32  forward" in proc.stdout and "torch" not in result
+    proc = run_script(["examples/conv_precision.py", "--kernel", "4", "--no_torch"])
+    assert_one_line_error(proc, "--kernel must be odd")
