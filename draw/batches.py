@@ -56,6 +56,8 @@ class GeneratedImages:
     run sees the batches of the uninterrupted one."""
 
     shape = ()
+    #: What the images are, for the run's log (e.g. "fresh clutter every epoch").
+    description = "generated anew every epoch"
 
     def __len__(self):
         return self.shape[0]

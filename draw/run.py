@@ -26,7 +26,7 @@ import numpy as np
 from . import precision
 from .base import GenerativeModel
 from .config import RESUMABLE, Environment, TrainConfig
-from .batches import fixed_binarization, take_subset
+from .batches import GeneratedImages, fixed_binarization, take_subset
 from .datasets import ensure_dataset, load_examples
 from .distributed import launched
 from .errors import CheckpointError, DatasetError, TrainingError, UsageError
@@ -205,6 +205,8 @@ def _load_data(model, dataset, batch_size, env):
     if batch_size > len(arrays["train_x"]):
         raise UsageError("--batch_size %d is larger than the training set (%d)"
                          % (batch_size, len(arrays["train_x"])))
+    if isinstance(arrays["train_x"], GeneratedImages):
+        log.info("training images of %s: %s", dataset, arrays["train_x"].description)
     if labelled:
         return RunData((arrays["train_x"], arrays["train_y"]),
                        (arrays[split + "_x"], arrays[split + "_y"]), meta, path)

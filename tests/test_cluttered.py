@@ -132,6 +132,8 @@ def classifier_run(converted, tmp_path_factory):
 def test_classifier_run_logs_loss_error_and_glimpses(classifier_run):
     logdir, _, proc = classifier_run
     assert "validation error " in proc.stderr and "full validation on 10000 images" in proc.stderr
+    assert "training images of cluttered_mnist: each digit at a new position with new " \
+        "clutter every epoch" in proc.stderr
     result = json.load(open(os.path.join(logdir, "result.json")))
     assert 0 <= result["error"] <= 1 and result["loss"] > 0 and result["step"] == 30
     assert json.load(open(os.path.join(logdir, "args.json")))["model"]["kind"] == "classifier"

@@ -154,6 +154,8 @@ class FreshClutter(GeneratedImages):
         Pieces of clutter per image.
     """
 
+    description = "each digit at a new position with new clutter every epoch"
+
     def __init__(self, digits, seed=0, clutter=CLUTTER):
         self.digits = np.asarray(digits)
         self.seed = int(seed)
