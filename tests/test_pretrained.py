@@ -226,9 +226,11 @@ def test_tools_refuse_damaged_weights_in_one_line(damaged, case, tmp_path, data_
 
 def test_an_unknown_name_lists_the_pretrained_weights(tmp_path):
     proc = run_script(["examples/evaluate.py", "draw_mnst"])
+    names = pretrained.available()
+    assert {"convdraw_drawers", "draw_mnist", "draw_mnist_noattn"} <= set(names)
     assert_one_line_error(proc, "draw_mnst: not a run directory (no readable args.json), "
                                 "nor pretrained weights (no such file; assets/pretrained "
-                                "has: convdraw_drawers, draw_mnist, draw_mnist_noattn")
+                                "has: %s; or give a .params file)" % ", ".join(names))
 
 
 def test_export_on_a_full_disk_publishes_nothing(exported, tmp_path, data_dir):
