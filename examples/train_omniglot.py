@@ -27,13 +27,14 @@ def parser():
         "kernel_size": ("-k", "odd kernel size of every convolution, below the image size")})
     r = p.add_argument_group("schedule (in samples, as the reference)")
     r.add_argument("--num_train_samples", "-t", type=positive_int, default=500000,
-                   help="training length in samples (default 500000)")
+                   help="training length in samples (or --max_steps in updates) (default 500000)")
     r.add_argument("--num_val_samples", "-v", type=positive_int, default=128,
-                   help="test images per periodic validation (default 128)")
+                   help="test images per periodic validation (or --num_val) (default 128)")
     r.add_argument("--val_freq", "-f", type=positive_int, default=20000,
                    help="validate and log samples every N training samples (default 20000)")
     r.add_argument("--checkpoint_freq", type=positive_int, default=100000,
-                   help="checkpoint every N training samples (default 100000)")
+                   help="checkpoint every N training samples (or --checkpoint_every in "
+                   "updates) (default 100000)")
     r.add_argument("--split", choices=OMNIGLOT_SPLITS, default="drawers",
                    help="drawers: 14/6 drawers of every character; alphabets: Lake et al.")
     return add_train_args(p, batch_size=32, learning_rate=5e-4, epochs=10 ** 6,
@@ -46,13 +47,25 @@ def run(args, explicit):
         if getattr(args, name) < per:
             raise UsageError("--%s (%d) is smaller than the batch size (%d)"
                              % (name, getattr(args, name), per))
-    args.max_steps = args.max_steps or args.num_train_samples // per
-    if {"checkpoint_every", "checkpoint_freq"} <= explicit:
-        raise UsageError("--checkpoint_every (steps) and --checkpoint_freq (samples) set the "
-                         "same period: give one of them")
+    # the reference's flags and the trainers' settings they stand for: given both, which
+    # one wins would be a guess; given one, it decides (an explicit setting is never
+    # replaced by the other flag's default)
+    for setting, alias, what in (
+            ("max_steps", "num_train_samples", "--max_steps (steps) and --num_train_samples "
+                                               "(samples) set the training length"),
+            ("checkpoint_every", "checkpoint_freq", "--checkpoint_every (steps) and "
+                                                    "--checkpoint_freq (samples) set the same "
+                                                    "period"),
+            ("num_val", "num_val_samples", "--num_val and --num_val_samples (-v) set the "
+                                           "number of validation images")):
+        if {setting, alias} <= explicit:
+            raise UsageError(what + ": give one of them")
+    if not ("max_steps" in explicit and args.max_steps):  # 0: the default, the samples
+        args.max_steps = args.num_train_samples // per
     if "checkpoint_every" not in explicit:
         args.checkpoint_every = args.checkpoint_freq // per
-    args.num_val = args.num_val_samples
+    if "num_val" not in explicit:
+        args.num_val = args.num_val_samples
     renamed = {"num_train_samples": "max_steps", "val_freq": "val_every",
                "checkpoint_freq": "checkpoint_every", "num_val_samples": "num_val",
                "split": "dataset"}

@@ -470,21 +470,34 @@ def test_resume_does_not_read_event_files(tiny_run, tmp_path, data_dir):
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 
-@pytest.mark.parametrize("argv, every", [([], 3125), (["--checkpoint_freq", "6400"], 200),
-                                         (["--checkpoint_every", "250"], 250)])
-def test_omniglot_checkpoint_period(monkeypatch, argv, every):
-    """train_omniglot.py: --checkpoint_freq counts samples, --checkpoint_every steps; an
-    explicit --checkpoint_every is kept (not replaced by the samples default)."""
+@pytest.mark.parametrize("argv, setting, value", [
+    ([], "checkpoint_every", 3125), (["--checkpoint_freq", "6400"], "checkpoint_every", 200),
+    (["--checkpoint_every", "250"], "checkpoint_every", 250),
+    ([], "max_steps", 15625), (["-t", "6400"], "max_steps", 200),
+    (["--max_steps", "500"], "max_steps", 500),
+    ([], "num_val", 128), (["-v", "64"], "num_val", 64), (["--num_val", "2000"], "num_val", 2000)])
+def test_omniglot_reference_flags(monkeypatch, argv, setting, value):
+    """train_omniglot.py: the reference's flags count samples (--num_train_samples,
+    --checkpoint_freq) or name the validation images (--num_val_samples); the trainers'
+    settings they stand for (--max_steps, --checkpoint_every, --num_val) may be given
+    instead, and an explicit one is kept (not replaced by the other flag's default)."""
     script = load_example("train_omniglot")
     seen = {}
     monkeypatch.setattr(script, "train", lambda args, *a, **k: seen.update(vars(args)))
     p = script.parser()
     script.run(p.parse_args(argv), script.explicit_options(p, argv))
-    assert seen["checkpoint_every"] == every
+    assert seen[setting] == value
 
 
-def test_omniglot_checkpoint_period_given_twice():
-    argv = ["examples/train_omniglot.py", "--checkpoint_every", "250", "--checkpoint_freq",
-            "6400"]
-    assert_one_line_error(run_script(argv), "--checkpoint_every (steps) and "
-                                            "--checkpoint_freq (samples) set the same period")
+@pytest.mark.parametrize("argv, message", [
+    (["--checkpoint_every", "250", "--checkpoint_freq", "6400"],
+     "--checkpoint_every (steps) and --checkpoint_freq (samples) set the same period"),
+    (["--max_steps", "500", "-t", "6400"],
+     "--max_steps (steps) and --num_train_samples (samples) set the training length"),
+    (["--num_val", "2000", "-v", "64"],
+     "--num_val and --num_val_samples (-v) set the number of validation images")])
+def test_omniglot_reference_flag_given_twice(tmp_path, argv, message):
+    logdir = tmp_path / "run"
+    proc = run_script(["examples/train_omniglot.py", "--logdir", str(logdir)] + argv)
+    assert_one_line_error(proc, message + ": give one of them")
+    assert not logdir.exists()
