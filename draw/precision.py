@@ -97,6 +97,22 @@ def use(amp, contexts, flags=None):
     return dtype()
 
 
+#: (model kind, AMP dtype) pairs whose training was measured to reach a worse bound than
+#: float32 (docs/performance.md, "Mixed precision"): the log says so when such a run starts
+TRAINING_CAVEATS = {
+    ("convdraw", "bfloat16"): "ConvDRAW trained in bfloat16 reached a bound 4.8 nats worse "
+                              "than float32 after the same 500 updates (the gradients lose "
+                              "precision; evaluation is unaffected): train it in float32 "
+                              "(see docs/performance.md, Mixed precision)",
+}
+
+
+def training_caveat(kind, precision=None):
+    """What is known against training a model of ``kind`` (``"draw"``, ``"convdraw"``,
+    ``"classifier"``) in ``precision`` (default :func:`dtype`): a sentence, or None."""
+    return TRAINING_CAVEATS.get((kind, precision or dtype()))
+
+
 def loss_scaled():
     """Whether training scales its loss dynamically (float16 AMP)."""
     return _ENABLED == "float16"

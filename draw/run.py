@@ -157,6 +157,9 @@ def _train(model_cfg, cfg, dataset, rd, env, init_from=None, resume_from=None,
     if not resume_from and not launched():  # a worker of a distributed job checks later,
         rd.check_new()  # when it knows whether it writes; everyone else before the data
     model, warm = _build_model(model_cfg, init_from)
+    caveat = precision.training_caveat(model_cfg["kind"])
+    if caveat:
+        log.warning("--amp: %s", caveat)
     data = _load_data(model, dataset, cfg.batch_size, env)
     trainer = _make_trainer(model, warm, data, cfg, env.devices(), rd)
     _open_run_dir(rd, trainer, dataset, data, warm, resume_from, accept_other_data)

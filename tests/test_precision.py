@@ -35,6 +35,16 @@ def test_a_cpu_without_bfloat16_is_refused_before_amp_starts():
     assert precision.use(False, [mx.cpu()]) == "float32"
 
 
+def test_training_caveats_name_what_the_ab_measured():
+    """ConvDRAW trained in bfloat16 reached a worse bound (docs/performance.md): its run's
+    log says so; DRAW (0.27 nats apart), float16 (not measured) and float32 have none."""
+    assert "4.8 nats worse" in precision.training_caveat("convdraw", "bfloat16")
+    for kind, dtype in [("draw", "bfloat16"), ("classifier", "bfloat16"),
+                        ("convdraw", "float16"), ("convdraw", "float32")]:
+        assert precision.training_caveat(kind, dtype) is None
+    assert precision.training_caveat("convdraw") is None  # this process: float32
+
+
 def test_cpu_flags_of_a_missing_file(tmp_path):
     assert precision.cpu_flags(str(tmp_path / "none")) == set()
     path = tmp_path / "cpuinfo"
@@ -55,6 +65,7 @@ def test_amp_run_resumes_with_and_without_amp(tmp_path, data_dir):
     # each line once: amp.init's root handler would repeat them as "INFO:draw:..."
     assert proc.stderr.count("mixed precision: bfloat16") == 1, proc.stderr[-2000:]
     assert "INFO:" not in proc.stderr, proc.stderr[-2000:]
+    assert "nats worse" not in proc.stderr  # DRAW trains in bfloat16 without a caveat
     args = json.load(open(os.path.join(logdir, "args.json")))
     assert args["precision"] == "bfloat16" and "amp" not in args["train"]
     arrays = mx.nd.load(os.path.join(logdir, "model-00000004.params"))
