@@ -100,7 +100,7 @@ def use(amp, contexts, flags=None):
 #: (model kind, AMP dtype) pairs whose training was measured to reach a worse bound than
 #: float32 (docs/performance.md, "Mixed precision"): the log says so when such a run starts
 TRAINING_CAVEATS = {
-    ("convdraw", "bfloat16"): "ConvDRAW trained in bfloat16 reached a bound 4.8 nats worse "
+    ("convdraw", "bfloat16"): "ConvDRAW trained in bfloat16 reached a bound 4-5 nats worse "
                               "than float32 after the same 500 updates (the gradients lose "
                               "precision; evaluation is unaffected): train it in float32 "
                               "(see docs/performance.md, Mixed precision)",

@@ -38,7 +38,7 @@ def test_a_cpu_without_bfloat16_is_refused_before_amp_starts():
 def test_training_caveats_name_what_the_ab_measured():
     """ConvDRAW trained in bfloat16 reached a worse bound (docs/performance.md): its run's
     log says so; DRAW (0.27 nats apart), float16 (not measured) and float32 have none."""
-    assert "4.8 nats worse" in precision.training_caveat("convdraw", "bfloat16")
+    assert "4-5 nats worse" in precision.training_caveat("convdraw", "bfloat16")
     for kind, dtype in [("draw", "bfloat16"), ("classifier", "bfloat16"),
                         ("convdraw", "float16"), ("convdraw", "float32")]:
         assert precision.training_caveat(kind, dtype) is None
