@@ -17,6 +17,13 @@ from draw.errors import UsageError
 from draw.registry import PRESETS
 
 REFERENCE = PRESETS["convdraw_omniglot"][1]  # the defaults
+#: the reference's flags that the trainers' settings can replace: flag -> (setting, what
+#: both set); the flags count samples or images, the settings updates or images
+REFERENCE_FLAGS = {
+    "num_train_samples": ("max_steps", "the training length (updates or samples)"),
+    "checkpoint_freq": ("checkpoint_every", "the checkpoint period (updates or samples)"),
+    "num_val_samples": ("num_val", "the number of validation images"),
+}
 
 
 def parser():
@@ -47,28 +54,20 @@ def run(args, explicit):
         if getattr(args, name) < per:
             raise UsageError("--%s (%d) is smaller than the batch size (%d)"
                              % (name, getattr(args, name), per))
-    # the reference's flags and the trainers' settings they stand for: given both, which
-    # one wins would be a guess; given one, it decides (an explicit setting is never
-    # replaced by the other flag's default)
-    for setting, alias, what in (
-            ("max_steps", "num_train_samples", "--max_steps (steps) and --num_train_samples "
-                                               "(samples) set the training length"),
-            ("checkpoint_every", "checkpoint_freq", "--checkpoint_every (steps) and "
-                                                    "--checkpoint_freq (samples) set the same "
-                                                    "period"),
-            ("num_val", "num_val_samples", "--num_val and --num_val_samples (-v) set the "
-                                           "number of validation images")):
-        if {setting, alias} <= explicit:
-            raise UsageError(what + ": give one of them")
+    # given both a reference flag and the setting it stands for, which one wins would be a
+    # guess; given one, it decides (an explicit setting is never replaced by the other
+    # flag's default)
+    for flag, (setting, what) in REFERENCE_FLAGS.items():
+        if {setting, flag} <= explicit:
+            raise UsageError("--%s and --%s set %s: give one of them" % (setting, flag, what))
     if not ("max_steps" in explicit and args.max_steps):  # 0: the default, the samples
         args.max_steps = args.num_train_samples // per
     if "checkpoint_every" not in explicit:
         args.checkpoint_every = args.checkpoint_freq // per
     if "num_val" not in explicit:
         args.num_val = args.num_val_samples
-    renamed = {"num_train_samples": "max_steps", "val_freq": "val_every",
-               "checkpoint_freq": "checkpoint_every", "num_val_samples": "num_val",
-               "split": "dataset"}
+    renamed = {flag: setting for flag, (setting, _) in REFERENCE_FLAGS.items()}
+    renamed.update(val_freq="val_every", split="dataset")
     explicit = explicit | {renamed[k] for k in explicit if k in renamed}
     model = {"kind": "convdraw", "kwargs": dict(
         image_shape=REFERENCE["image_shape"], num_steps=args.num_steps,

@@ -491,11 +491,11 @@ def test_omniglot_reference_flags(monkeypatch, argv, setting, value):
 
 @pytest.mark.parametrize("argv, message", [
     (["--checkpoint_every", "250", "--checkpoint_freq", "6400"],
-     "--checkpoint_every (steps) and --checkpoint_freq (samples) set the same period"),
+     "--checkpoint_every and --checkpoint_freq set the checkpoint period (updates or samples)"),
     (["--max_steps", "500", "-t", "6400"],
-     "--max_steps (steps) and --num_train_samples (samples) set the training length"),
+     "--max_steps and --num_train_samples set the training length (updates or samples)"),
     (["--num_val", "2000", "-v", "64"],
-     "--num_val and --num_val_samples (-v) set the number of validation images")])
+     "--num_val and --num_val_samples set the number of validation images")])
 def test_omniglot_reference_flag_given_twice(tmp_path, argv, message):
     logdir = tmp_path / "run"
     proc = run_script(["examples/train_omniglot.py", "--logdir", str(logdir)] + argv)
