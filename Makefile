@@ -15,7 +15,7 @@ ifneq ($(wildcard ../shared/data),)
 export DRAW_DATA_SOURCE ?= $(abspath ../shared/data)
 endif
 
-.PHONY: demo test test-gpu-install install clean
+.PHONY: demo test test-gpu-install install assets clean
 
 $(VENV)/.installed: setup.py
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found: install Python 3.11 or pass PYTHON=python3.X (3.8-3.11 work)" >&2; exit 1; }
@@ -37,6 +37,30 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q -ra
+
+# The pictures in the README and docs/, rebuilt from the committed pretrained weights
+# (after new weights land): the samples in assets/, and per model the figures in
+# assets/figures/ as <weights>_<file>. On another machine only last digits (float32
+# rounding) may differ; `git status assets` shows what changed.
+ASSETS_TMP ?= runs/assets
+ASSET_MODELS := draw_mnist draw_mnist_noattn convdraw_drawers draw_cluttered_8
+FIGURES_draw_mnist := filterbank.png generation.png kl_per_step.png \
+                      nearest_training.png nearest_training.csv reading.png reading.gif
+FIGURES_draw_mnist_noattn := generation.png
+FIGURES_convdraw_drawers := codec.png codec.csv codec_grid.png compression.png generation.png \
+                            kl_per_step.png rate_distortion.png
+FIGURES_draw_cluttered_8 := glimpses.png glimpses.gif zoom.png
+
+assets: $(VENV)/.installed
+	$(PY) data/convert_omniglot.py
+	rm -rf $(ASSETS_TMP)
+	$(PY) examples/sample.py convdraw_drawers -n 64 --seed 1 --out assets --prefix convdraw_drawers_samples
+	$(PY) examples/sample.py draw_mnist -n 64 --seed 1 --out assets --prefix draw_mnist_samples --no_gif
+	$(PY) examples/sample.py draw_mnist -n 16 --seed 1 --out $(ASSETS_TMP) --prefix draw_mnist_canvas
+	cp $(ASSETS_TMP)/draw_mnist_canvas.gif assets/
+	$(foreach m,$(ASSET_MODELS),$(PY) examples/figures.py $(m) --out $(ASSETS_TMP)/$(m) --no_progress || exit 1; \
+	  for f in $(FIGURES_$(m)); do cp $(ASSETS_TMP)/$(m)/$$f assets/figures/$(m)_$$f || exit 1; done;)
+	@echo "assets rebuilt from the pretrained weights: git status assets"
 
 # the GPU extra in a fresh virtualenv on this machine (installs about 4 GB; no GPU needed)
 test-gpu-install: $(VENV)/.installed

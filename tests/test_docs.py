@@ -116,3 +116,14 @@ def test_make_and_hand_run_commands_share_the_data_location():
         makefile = f.read()
     assert not re.search(r"^\s*export\s+DRAW_DATA_DIR", makefile, re.M)
     assert "DRAW_DATA_SOURCE" in _readme() and "~/.mxnet/datasets/draw" in _readme()
+
+
+def test_make_assets_rebuilds_every_committed_figure():
+    """`make assets` names every figure in assets/figures (as <weights>_<file>), so none
+    is left behind when new weights land."""
+    with open(os.path.join(ROOT, "Makefile")) as f:
+        makefile = f.read().replace("\\\n", " ")
+    variables = dict(re.findall(r"^(\w+) := (.*)$", makefile, re.M))
+    rebuilt = {"%s_%s" % (model, name) for model in variables["ASSET_MODELS"].split()
+               for name in variables["FIGURES_" + model].split()}
+    assert rebuilt == set(os.listdir(os.path.join(ROOT, "assets", "figures")))
