@@ -86,3 +86,19 @@ def test_amp_run_resumes_with_and_without_amp(tmp_path, data_dir):
                        "--json", path, "--data_dir", data_dir, "--no_progress"])
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.load(open(path))["precision"] == "bfloat16"
+
+
+def test_convdraw_amp_run_logs_its_caveat(tmp_path, omniglot_data_dir):
+    """A ConvDRAW run under --amp says at its start that bfloat16 training reached a
+    worse bound (the caveat wired into the trainer, not only the table)."""
+    logdir = str(tmp_path / "convdraw_amp")
+    proc = run_script(["examples/train_omniglot.py", "-u", "8", "-s", "2", "-k", "3", "-b", "32",
+                       "-t", "64", "-f", "64", "-v", "32", "--checkpoint_freq", "64",
+                       "--hist_every", "0", "--no_progress", "--amp", "--logdir", logdir,
+                       "--data_dir", omniglot_data_dir])
+    if not HAS_BF16:
+        assert_one_line_error(proc, "--amp: this CPU has no bfloat16 arithmetic")
+        return
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    warnings = [line for line in proc.stderr.splitlines() if "--amp: " in line]
+    assert len(warnings) == 1 and "4-5 nats worse" in warnings[0], proc.stderr[-2000:]
