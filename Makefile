@@ -40,8 +40,9 @@ test: $(VENV)/.installed
 
 # The pictures in the README and docs/, rebuilt from the committed pretrained weights
 # (after new weights land): the samples in assets/, and per model the figures in
-# assets/figures/ as <weights>_<file>. On another machine only last digits (float32
-# rounding) may differ; `git status assets` shows what changed.
+# assets/figures/ as <weights>_<file> (the tools convert the datasets they need on first
+# use). On another machine only last digits (float32 rounding) may differ; `git status
+# assets` shows what changed.
 ASSETS_TMP ?= runs/assets
 ASSET_MODELS := draw_mnist draw_mnist_noattn convdraw_drawers draw_cluttered_8
 FIGURES_draw_mnist := filterbank.png generation.png kl_per_step.png \
@@ -52,7 +53,6 @@ FIGURES_convdraw_drawers := codec.png codec.csv codec_grid.png compression.png g
 FIGURES_draw_cluttered_8 := glimpses.png glimpses.gif zoom.png
 
 assets: $(VENV)/.installed
-	$(PY) data/convert_omniglot.py
 	rm -rf $(ASSETS_TMP)
 	$(PY) examples/sample.py convdraw_drawers -n 64 --seed 1 --out assets --prefix convdraw_drawers_samples
 	$(PY) examples/sample.py draw_mnist -n 64 --seed 1 --out assets --prefix draw_mnist_samples --no_gif
