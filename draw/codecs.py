@@ -87,12 +87,15 @@ def _jpeg_payload(data):
 def _j2k_payload(data):
     """Sum over tile-parts of the bytes after the start-of-data marker (FF93). A tile-part
     starts with SOT (FF90: length 10, tile index, Psot = the tile-part's length from the
-    SOT marker on, ...); the main header is everything before the first SOT."""
+    SOT marker on, ...); the main header, everything before the first SOT, is read segment
+    by segment (a segment's parameters may hold the bytes FF90)."""
     if data[:2] != b"\xff\x4f":
         raise ValueError("not a JPEG2000 codestream (no SOC marker)")
-    pos = data.find(b"\xff\x90")
+    pos = 2  # the main header's marker segments (FFxx, 2-byte length) up to the first SOT
+    while pos + 4 <= len(data) and data[pos] == 0xFF and data[pos + 1] != 0x90:
+        pos += 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
     payload = 0
-    while pos != -1 and data[pos:pos + 2] == b"\xff\x90":
+    while data[pos:pos + 2] == b"\xff\x90":
         psot = int.from_bytes(data[pos + 6:pos + 10], "big")
         end = pos + psot if psot else len(data) - 2  # Psot 0: up to the EOC marker
         sod = data.find(b"\xff\x93", pos, end)

@@ -59,3 +59,23 @@ def test_bad_input():
     data, _ = codecs.encode(np.zeros((8, 8)), "jpeg2000", 5)
     with pytest.raises(ValueError, match="not a JPEG2000 codestream"):
         codecs.payload_bytes(data[1:], "jpeg2000")
+
+
+def _with_comment(data, codec, text):
+    """The encoded image with a comment segment in its main header (JPEG: after the
+    start-of-image marker; JPEG2000: after SIZ, which must follow SOC)."""
+    if codec == "jpeg":
+        at, segment = 2, b"\xff\xfe" + (2 + len(text)).to_bytes(2, "big") + text
+    else:
+        at = 4 + int.from_bytes(data[4:6], "big")
+        segment = b"\xff\x64" + (4 + len(text)).to_bytes(2, "big") + b"\x00\x00" + text
+    return data[:at] + segment + data[at:]
+
+
+@pytest.mark.parametrize("codec, setting", [("jpeg", 50), ("jpeg2000", 10)])
+def test_payload_ignores_marker_bytes_inside_header_segments(codec, setting):
+    # the parameters of a header segment may hold any bytes, markers' included
+    data, _ = codecs.encode(_digits(1)[0], codec, setting)
+    tricky = _with_comment(data, codec, b"\xff\x90\x00\x0a\xff\x93\xff\xda\xff\xd9")
+    assert len(tricky) > len(data)
+    assert codecs.payload_bytes(tricky, codec) == codecs.payload_bytes(data, codec)
