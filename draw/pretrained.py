@@ -94,7 +94,6 @@ def record_problem(record):
     return ""
 
 
-
 def resolve(spec):
     """Pretrained weights named by ``spec``: a name in :data:`PRETRAINED_DIR`
     (``convdraw_drawers``) or the path of a ``<name>.params`` file with its ``<name>.json``
