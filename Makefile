@@ -51,6 +51,7 @@ FIGURES_draw_mnist_noattn := generation.png
 FIGURES_convdraw_drawers := codec.png codec.csv codec_grid.png compression.png generation.png \
                             kl_per_step.png rate_distortion.png
 FIGURES_draw_cluttered_8 := glimpses.png glimpses.gif zoom.png
+# and the classifier's search over the whole test split (the recipe's last lines)
 
 assets: $(VENV)/.installed
 	rm -rf $(ASSETS_TMP)
@@ -60,6 +61,10 @@ assets: $(VENV)/.installed
 	cp $(ASSETS_TMP)/draw_mnist_canvas.gif assets/
 	$(foreach m,$(ASSET_MODELS),$(PY) examples/figures.py $(m) --out $(ASSETS_TMP)/$(m) --no_progress || exit 1; \
 	  for f in $(FIGURES_$(m)); do cp $(ASSETS_TMP)/$(m)/$$f assets/figures/$(m)_$$f || exit 1; done;)
+	$(PY) examples/figures.py draw_cluttered_8 --figure search --num_images 10000 \
+	  --out $(ASSETS_TMP)/search --no_progress
+	cp $(ASSETS_TMP)/search/search.png assets/figures/draw_cluttered_8_search.png
+	cp $(ASSETS_TMP)/search/search.json assets/figures/draw_cluttered_8_search.json
 	@echo "assets rebuilt from the pretrained weights: git status assets"
 
 # the GPU extra in a fresh virtualenv on this machine (installs about 4 GB; no GPU needed)

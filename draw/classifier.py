@@ -41,7 +41,7 @@ class DRAWClassifier(Classifier):
 
     kind = "classifier"
     display_name = "DRAW classifier"
-    figures = ("glimpses", "zoom")
+    figures = ("glimpses", "zoom", "search")
 
     def __init__(self, image_shape=(1, 100, 100), num_steps=8, glimpse_size=12,
                  num_recurrent_units=256, num_classes=10, **kwargs):

@@ -18,7 +18,9 @@ DRAW (Gregor et al. 2015):
   paper's Figure 6; also for ConvDRAW).
 * :func:`glimpses` -- the classifier's glimpse windows over cluttered MNIST images, with
   its predictions (the paper's classification figure); :func:`glimpse_zoom` -- one of
-  its glimpses and what it resolves of the 100x100 image (the paper's zoom figure).
+  its glimpses and what it resolves of the 100x100 image (the paper's zoom figure);
+  :func:`search` -- how far each glimpse lands from the digit, and the error of the
+  images whose last glimpse missed it.
 
 Convolutional DRAW (Gregor et al. 2016):
 
@@ -260,6 +262,108 @@ def _glimpse_picture(images, labels, predicted, windows, glimpse_size, shown):
                 draw.rectangle(box, outline=colors[t], width=max(1, int(round(sigma * SCALE))))
     return column_labels(grid, ["%d (%d)" % (p, y) for p, y in zip(predicted, labels)], w,
                          scale=SCALE)
+
+
+#: the last glimpse's distance from the digit (pixels) that :func:`search` bins by: the
+#: bins are [0, 4), [4, 8), ..., [30, infinity)
+SEARCH_BINS = (0, 4, 8, 14, 20, 30)
+
+
+def search_distances(windows, positions, digit_size):
+    """Where the windows' centres lie against the digits'.
+
+    Parameters
+    ----------
+    windows : ndarray, shape (T, n, 5)
+        ``[gx, gy, log sigma^2, delta, gamma]`` of every glimpse (1-based pixel
+        coordinates: pixel a covers [a - 1, a)).
+    positions : ndarray of int, shape (n, 2)
+        The digits' top-left pixels (y, x), 0-based: digit i covers rows y..y+d-1 and
+        columns x..x+d-1.
+    digit_size : int
+        d, the side of the digit's box.
+
+    Returns
+    -------
+    distance : ndarray, shape (T, n)
+        Pixels from each window's centre to the centre of the digit's box.
+    inside : ndarray of bool, shape (T, n)
+        Whether the window's centre lies in the digit's box.
+    """
+    windows = np.asarray(windows, dtype=np.float64)
+    positions = np.asarray(positions, dtype=np.float64)
+    half = digit_size / 2.0
+    dx = windows[..., 0] - 0.5 - (positions[:, 1] + half)
+    dy = windows[..., 1] - 0.5 - (positions[:, 0] + half)
+    return np.hypot(dx, dy), (np.abs(dx) <= half) & (np.abs(dy) <= half)
+
+
+def search(model, images, labels, positions, out_dir, digit_size=28, batch_size=100,
+           ctx=None):
+    """Does the classifier find the digit? ``search.png`` and ``search.json``, over
+    ``images`` (n, C, H, W) with their ``labels`` (n,) and their digits' top-left
+    ``positions`` (n, 2), (y, x) (the cluttered-MNIST recipes').
+
+    For every step, the median distance between the window's centre and the centre of
+    the digit's ``digit_size`` box, and the share of images whose window centre lies in
+    the box (left panel); for the last glimpse, the images and the error rate by that
+    distance (:data:`SEARCH_BINS`, right panel). The JSON holds these numbers and the
+    split of the error between the images whose last glimpse is in the digit's box
+    ("found") and the others ("missed"): when the missed images carry much of the error,
+    the search, not the recognition, is what limits the classifier.
+    """
+    images = np.asarray(images, dtype=np.float32)
+    labels = np.asarray(labels).astype(int)
+    predicted, windows = [], []
+    for start in range(0, len(images), batch_size):
+        p, w = _glimpse_windows(model, images[start:start + batch_size], ctx)
+        predicted.append(p)
+        windows.append(w)
+    wrong = np.concatenate(predicted) != labels
+    windows = np.concatenate(windows, axis=1)
+    distance, inside = search_distances(windows, positions, digit_size)
+    steps = [{"step": t + 1, "median_distance": float(np.median(distance[t])),
+              "inside_digit_box": float(inside[t].mean())} for t in range(len(windows))]
+    edges = list(SEARCH_BINS) + [float("inf")]
+    bins = []
+    for lo, hi in zip(edges, edges[1:]):
+        chosen = (distance[-1] >= lo) & (distance[-1] < hi)
+        count = int(chosen.sum())
+        bins.append({"from": lo, "to": None if hi == float("inf") else hi, "images": count,
+                     "errors": int(wrong[chosen].sum()),
+                     "error": float(wrong[chosen].mean()) if count else None})
+
+    def group(chosen):
+        count = int(chosen.sum())
+        return {"images": count, "share": count / float(len(wrong)),
+                "errors": int(wrong[chosen].sum()),
+                "error": float(wrong[chosen].mean()) if count else None,
+                "share_of_errors": float(wrong[chosen].sum() / max(1, wrong.sum()))}
+    info = {"figure": "search", "images": len(wrong), "digit_size": digit_size,
+            "error": float(wrong.mean()), "found": group(inside[-1]),
+            "missed": group(~inside[-1]), "last_glimpse_by_distance": bins, "steps": steps}
+
+    fig = _figure((PLOT_INCHES[0] * 2, PLOT_INCHES[1]), constrained=True)
+    left, right = fig.subplots(1, 2)
+    t = np.arange(1, len(windows) + 1)
+    left.plot(t, [s["median_distance"] for s in steps], "o-", label="median distance (px)")
+    left.set_xlabel("glimpse")
+    left.set_ylabel("median distance, window centre to digit centre (px)", fontsize=9)
+    share = left.twinx()
+    share.plot(t, [s["inside_digit_box"] for s in steps], "s--", color="tab:orange")
+    share.set_ylim(0, 1)
+    share.set_ylabel("share with the centre in the digit's box", color="tab:orange")
+    names = ["%g-%s" % (b["from"], "" if b["to"] is None else "%g" % b["to"]) for b in bins]
+    right.bar(names, [100 * (b["error"] or 0) for b in bins])
+    for x, b in enumerate(bins):
+        right.annotate("%d" % b["images"], (x, 100 * (b["error"] or 0)), ha="center",
+                       va="bottom", fontsize=8)
+    right.set_xlabel("last glimpse: distance from the digit's centre (px)")
+    right.set_ylabel("test error (%), number of images above each bar")
+    png, data = _path(out_dir, "search.png"), _path(out_dir, "search.json")
+    _save_figure(fig, png)
+    write_json(data, info)
+    return [png, data]
 
 
 def glimpse_grid(model, images, labels, ctx=None):

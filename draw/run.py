@@ -344,10 +344,8 @@ def split_images(dataset, split="test", num_images=0, binarize=None, env=None, l
     NDArray, shape (num_images, C, H, W); with ``labels`` a pair ``(images, labels
     (num_images,))``
     """
-    env = env or Environment()
-    path = ensure_dataset(dataset, env.data_dir, env.source, log=log.info)
     key = split + "_x"
-    arrays, _ = load_examples(dataset, path, require=())
+    arrays = _dataset_arrays(dataset, env)
     if key not in arrays:
         raise UsageError("dataset %s has no %s split (has: %s)" % (
             dataset, split, ", ".join(sorted(k[:-2] for k in arrays if k.endswith("_x")))))
@@ -359,6 +357,25 @@ def split_images(dataset, split="test", num_images=0, binarize=None, env=None, l
     if split + "_y" not in arrays:
         raise UsageError("dataset %s has no labels of its %s split" % (dataset, split))
     return take_subset(images, num_images), take_subset(arrays[split + "_y"], num_images)
+
+
+def split_positions(dataset, split="test", num_images=0, env=None):
+    """The digits' top-left pixels (y, x) (ndarray of int, (num_images, 2)) of the images
+    that :func:`split_images` gives, for a dataset whose images are drawn from recipes
+    that place a digit (cluttered MNIST)."""
+    key = split + "_position"
+    arrays = _dataset_arrays(dataset, env)
+    if key not in arrays:
+        raise UsageError("dataset %s records no digit positions for its %s split (the "
+                         "search figure needs cluttered MNIST)" % (dataset, split))
+    return take_subset(arrays[key], num_images).asnumpy()
+
+
+def _dataset_arrays(dataset, env=None):
+    """The arrays of a converted dataset (converted first if needed)."""
+    env = env or Environment()
+    path = ensure_dataset(dataset, env.data_dir, env.source, log=log.info)
+    return load_examples(dataset, path, require=())[0]
 
 
 def _split_images(saved, split, num_images, env, labels=False):
@@ -543,6 +560,8 @@ def _draw_figures(fig, model, saved, names, out_dir, ctx, seed, rows, num_images
     # the training images as they are (grey for a dynamically binarized dataset)
     train = split_images(saved["dataset"], "train", 0, None, env) \
         if "nearest_training" in names else None
+    positions = split_positions(saved["dataset"], "test", num_images, env) \
+        if "search" in names else None
     jobs = {
         "generation": lambda: fig.generation(model, out_dir, num_samples=rows, seed=seed,
                                              ctx=ctx),
@@ -554,6 +573,8 @@ def _draw_figures(fig, model, saved, names, out_dir, ctx, seed, rows, num_images
         "glimpses": lambda: fig.glimpses(model, images[:rows], labels[:rows], out_dir,
                                          ctx=ctx),
         "zoom": lambda: fig.glimpse_zoom(model, images[0], out_dir, ctx=ctx),
+        "search": lambda: fig.search(model, images[:num_images], labels[:num_images],
+                                     positions, out_dir, batch_size=batch_size, ctx=ctx),
         "kl_per_step": lambda: fig.kl_per_step(model, images[:num_images], out_dir,
                                                seed=seed, batch_size=batch_size, ctx=ctx),
         "compression": lambda: fig.compression(model, images[:rows], out_dir, seed=seed,

@@ -111,6 +111,60 @@ def test_glimpse_figure(model, tmp_path):
                                windows.asnumpy()[:, 0, 0], rtol=1e-5)
 
 
+def test_search_distances_in_closed_form():
+    """A window's grid centre g (1-based pixel coordinates) is the point g - 0.5 from the
+    image's corner; a digit at top-left pixel (y, x) of side d has its centre at
+    (y + d/2, x + d/2)."""
+    from draw.figures import search_distances
+    positions = np.array([[10, 20], [0, 0], [50, 60]])  # (y, x)
+    windows = np.zeros((2, 3, 5))
+    windows[0, :, :2] = [[20 + 14.5, 10 + 14.5], [14.5, 14.5], [60 + 14.5 + 3, 50 + 14.5 + 4]]
+    windows[1, :, :2] = [[20 + 0.5, 10 + 0.5], [14.5 + 14.01, 14.5], [1.5, 1.5]]
+    distance, inside = search_distances(windows, positions, 28)
+    np.testing.assert_allclose(distance[0], [0, 0, 5])
+    np.testing.assert_allclose(distance[1], [np.hypot(14, 14), 14.01,
+                                             np.hypot(60 + 13, 50 + 13)])
+    assert inside.tolist() == [[True, True, True], [True, False, False]]
+
+
+def test_search_figure(model, tmp_path):
+    """The numbers are the model's windows and predictions, whatever the batch size;
+    found and missed split the images and the errors."""
+    from PIL import Image
+    from draw import figures
+    rs = np.random.RandomState(6)
+    n = 23
+    x = rs.uniform(size=(n,) + SHAPE).astype(np.float32)
+    labels = rs.randint(0, K, size=n)
+    positions = np.stack([rs.randint(0, SHAPE[1] - 8, n), rs.randint(0, SHAPE[2] - 8, n)], 1)
+    paths = figures.search(model, x, labels, positions, str(tmp_path), digit_size=8,
+                           batch_size=5)
+    assert [p.rsplit("/", 1)[1] for p in paths] == ["search.png", "search.json"]
+    assert Image.open(paths[0]).size == (2 * 100 * figures.PLOT_INCHES[0],
+                                         100 * figures.PLOT_INCHES[1])
+    info = json.load(open(paths[1]))
+    logits, windows = model(mx.nd.array(x))
+    wrong = logits.argmax(axis=1).asnumpy().astype(int) != labels
+    distance, inside = figures.search_distances(windows.asnumpy(), positions, 8)
+    assert info["images"] == n and info["error"] == pytest.approx(wrong.mean())
+    assert info["found"]["images"] == inside[-1].sum()
+    assert info["found"]["images"] + info["missed"]["images"] == n
+    assert info["found"]["errors"] + info["missed"]["errors"] == wrong.sum()
+    assert info["missed"]["errors"] == (wrong & ~inside[-1]).sum()
+    assert [s["inside_digit_box"] for s in info["steps"]] == pytest.approx(inside.mean(1))
+    assert [s["median_distance"] for s in info["steps"]] == \
+        pytest.approx(np.median(distance, 1), rel=1e-5)
+    bins = info["last_glimpse_by_distance"]
+    assert sum(b["images"] for b in bins) == n and sum(b["errors"] for b in bins) == wrong.sum()
+    assert [b["from"] for b in bins] == list(figures.SEARCH_BINS) and bins[-1]["to"] is None
+    again = json.load(open(figures.search(model, x, labels, positions, str(tmp_path),
+                                          digit_size=8, batch_size=100)[1]))
+    for key in ("found", "missed", "last_glimpse_by_distance", "error"):
+        assert again[key] == info[key]  # one batch or five: the same (up to rounding)
+    assert [s["median_distance"] for s in again["steps"]] == \
+        pytest.approx([s["median_distance"] for s in info["steps"]], rel=1e-5)
+
+
 def test_zoom_figure(tmp_path):
     """The glimpse is the filterbank read of the window, and putting it back with the
     transposed filters of a window that tiles the image at full resolution gives the

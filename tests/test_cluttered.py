@@ -100,6 +100,24 @@ def test_converter_on_the_real_files(converted, source_dir, tmp_path):
         y, x = recipe[i, :2]
         assert (images[i, 0, y:y + DIGIT, x:x + DIGIT] >= digits[i] / 255.0 - 1e-6).all()
     assert images.min() >= 0 and images.max() <= 1
+    # the digits' positions, as a figure takes them: the recipes' of the same subset
+    from draw.batches import evaluation_subset
+    from draw.config import Environment
+    from draw.datasets import load_examples
+    from draw.errors import UsageError
+    from draw.run import split_images, split_positions
+    rendered, _ = load_examples("cluttered_mnist", path, require=("test_position",))
+    assert "train_position" not in rendered and "val_position" in rendered
+    np.testing.assert_array_equal(rendered["test_position"].asnumpy(), recipe[:, :2])
+    env = Environment(data_dir=out, progress=False)
+    chosen = evaluation_subset(10000, 7)
+    positions = split_positions("cluttered_mnist", "test", 7, env)
+    np.testing.assert_array_equal(positions, recipe[chosen, :2])
+    images = split_images("cluttered_mnist", "test", 7, env=env).asnumpy()
+    for i, (j, (y, x)) in enumerate(zip(chosen, positions)):
+        assert (images[i, 0, y:y + DIGIT, x:x + DIGIT] >= digits[j] / 255.0 - 1e-6).all()
+    with pytest.raises(UsageError, match="records no digit positions for its train split"):
+        split_positions("cluttered_mnist", "train", 7, env)
 
 
 def test_converter_script_bad_values(tmp_path, source_dir):
@@ -166,8 +184,10 @@ def test_classifier_evaluate_figures_and_export(classifier_run, tmp_path):
     proc = run_script(["examples/figures.py", logdir, "--out", out, "--rows", "3",
                        "--data_dir", data_dir, "--no_progress"])
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert {"glimpses.png", "glimpses.gif", "glimpses.csv", "zoom.png", "zoom.json"} \
-        <= set(os.listdir(out))
+    assert {"glimpses.png", "glimpses.gif", "glimpses.csv", "zoom.png", "zoom.json",
+            "search.png", "search.json"} <= set(os.listdir(out))
+    search = json.load(open(os.path.join(out, "search.json")))
+    assert search["images"] == 100 and search["digit_size"] == DIGIT  # --num_images' default
     weights = str(tmp_path / "weights")
     proc = run_script(["examples/export_pretrained.py", logdir, "--name", "clt", "--out",
                        weights, "--data_dir", data_dir])

@@ -119,11 +119,12 @@ def test_make_and_hand_run_commands_share_the_data_location():
 
 
 def test_make_assets_rebuilds_every_committed_figure():
-    """`make assets` names every figure in assets/figures (as <weights>_<file>), so none
-    is left behind when new weights land."""
+    """`make assets` names every figure in assets/figures (as <weights>_<file>, or the
+    file itself), so none is left behind when new weights land."""
     with open(os.path.join(ROOT, "Makefile")) as f:
         makefile = f.read().replace("\\\n", " ")
     variables = dict(re.findall(r"^(\w+) := (.*)$", makefile, re.M))
     rebuilt = {"%s_%s" % (model, name) for model in variables["ASSET_MODELS"].split()
                for name in variables["FIGURES_" + model].split()}
+    rebuilt |= set(re.findall(r"\bassets/figures/([\w.]+)", makefile))  # copied by name
     assert rebuilt == set(os.listdir(os.path.join(ROOT, "assets", "figures")))

@@ -120,7 +120,8 @@ def convert_cluttered_mnist(out_dir=None, source=None, verify=True, force=False,
 
 def load_rendered(path, require=()):
     """The converted file at ``path`` as the models take it: per split ``<split>_x``
-    and ``<split>_y`` (int32), with the file's metadata. The validation and test images
+    and ``<split>_y`` (int32), for validation and test ``<split>_position`` too (the
+    digits' top-left pixels (y, x)), with the file's metadata. The validation and test images
     are the stored recipes' (NDArray float32, (N, 1, 100, 100), :func:`render`), rendered
     when first asked for (about 10,000 a second, so a tool that needs the test split
     renders only it); the training images are :class:`FreshClutter`, new clutter every
@@ -131,9 +132,10 @@ def load_rendered(path, require=()):
     arrays : Mapping of NDArray
     meta : dict
     """
-    need = tuple(k for k in require if not k.endswith("_x"))
+    need = tuple(k for k in require if not k.endswith(("_x", "_position")))
     stored, meta = load_dataset(path, require=need + tuple(
-        k[:-2] + part for k in require if k.endswith("_x") for part in ("_digits", "_recipe")))
+        k[:-2] + part for k in require if k.endswith("_x") for part in ("_digits", "_recipe"))
+        + tuple(k[:-len("_position")] + "_recipe" for k in require if k.endswith("_position")))
     generator = meta.get("generator", {})
     return _Rendered(stored, generator.get("seed", 0), generator.get("clutter", CLUTTER)), meta
 
@@ -177,19 +179,25 @@ class FreshClutter(GeneratedImages):
 
 
 class _Rendered(Mapping):
-    """The stored arrays' labels, and each split's images rendered on first access
-    (the training split's as :class:`FreshClutter`)."""
+    """The stored arrays' labels, each split's images rendered on first access (the
+    training split's as :class:`FreshClutter`), and for the splits of stored recipes
+    ``<split>_position``, the digits' top-left pixels (y, x) (int32, (N, 2)), to measure
+    where a classifier looks (:func:`draw.figures.search`)."""
 
     def __init__(self, stored, seed=0, clutter=CLUTTER):
         self._stored = stored
         self._generator = (seed, clutter)
         self._images = {}
         self._keys = [k for k in stored if k.endswith("_y")] + \
-            [k[:-len("_digits")] + "_x" for k in stored if k.endswith("_digits")]
+            [k[:-len("_digits")] + "_x" for k in stored if k.endswith("_digits")] + \
+            [k[:-len("_recipe")] + "_position" for k in stored
+             if k.endswith("_recipe") and k != "train_recipe"]
 
     def __getitem__(self, key):
         if key.endswith("_y"):
             return self._stored[key]
+        if key.endswith("_position") and key in self._keys:
+            return self._stored[key[:-len("_position")] + "_recipe"][:, :2]
         if key not in self._keys:
             raise KeyError(key)
         if key == "train_x" and key not in self._images:
