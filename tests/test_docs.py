@@ -77,15 +77,20 @@ def test_notebook_is_committed_without_outputs():
             assert not cell.outputs and cell.execution_count is None, cell.source[:60]
 
 
+#: seconds a notebook cell may take before the test calls it a hang
+NOTEBOOK_CELL_TIMEOUT = 900
+
+
 def test_tutorial_notebook_runs(data_dir):
-    """Every cell runs without an error, in well under two minutes."""
+    """Every cell runs without an error. The per-cell limit is generous, so that on a
+    machine busy with a training run the test fails only on a hang."""
     import nbclient
     import nbformat
     nb = nbformat.read(NOTEBOOK, as_version=4)
     old = os.environ.get("DRAW_DATA_DIR")
     os.environ["DRAW_DATA_DIR"] = data_dir  # the kernel inherits the environment
     try:
-        nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+        nbclient.NotebookClient(nb, timeout=NOTEBOOK_CELL_TIMEOUT, kernel_name="python3",
                                 resources={"metadata": {"path": str(ROOT)}}).execute()
     finally:
         if old is None:
