@@ -46,6 +46,7 @@ from PIL import Image, ImageDraw
 
 from .attention import apply_read_filters, apply_write_filters, \
     filterbank as attention_filterbank, glimpse_offsets, pixel_coords
+from .datasets.cluttered import DIGIT
 from .files import atomic_write, write_json
 from .loss import ModelOutputs, VariationalLoss, bernoulli_nll, gaussian_kl
 from .visualize import boxed_grid, column_labels, save_gif, selected_steps, window_box
@@ -298,7 +299,7 @@ def search_distances(windows, positions, digit_size):
     return np.hypot(dx, dy), (np.abs(dx) <= half) & (np.abs(dy) <= half)
 
 
-def search(model, images, labels, positions, out_dir, digit_size=28, batch_size=100,
+def search(model, images, labels, positions, out_dir, digit_size=DIGIT, batch_size=100,
            ctx=None):
     """Does the classifier find the digit? ``search.png`` and ``search.json``, over
     ``images`` (n, C, H, W) with their ``labels`` (n,) and their digits' top-left
