@@ -496,9 +496,10 @@ def _restart_clock(bar):
     shown many times too long."""
     if bar.disable:
         return
-    n = bar.n
-    bar.reset()
-    bar.n = bar.last_print_n = bar.initial = n
+    # not tqdm's reset(): it redraws the bar at 0 of the total (with a negative rate
+    # when resuming), a stray line in every resumed run's log
+    bar.initial = bar.last_print_n = bar.n
+    bar.start_t = bar.last_print_t = time.time()
 
 
 def _progress_bar(enabled, total, initial, unit="step", **kwargs):

@@ -2,6 +2,7 @@
 
 The subprocess runs train a tiny DRAW on the real binarized MNIST (about 30 steps/s).
 """
+import io
 import os
 import re
 import signal
@@ -349,12 +350,18 @@ def test_full_disk_is_one_line_not_a_hang(tmp_path, data_dir):
 def test_progress_bar_clock_restarts_after_the_first_step():
     """The first step builds the graph: the bar forgets its time, keeps its count."""
     from draw.train import _progress_bar, _restart_clock
-    bar = _progress_bar(True, total=100, initial=7, file=open(os.devnull, "w"))
+    out = io.StringIO()
+    bar = _progress_bar(True, total=100, initial=7, file=out)
     bar.update(1)
     bar.start_t -= 3600  # as if the first step had taken an hour
     _restart_clock(bar)
     assert bar.n == 8 and time.time() - bar.start_t < 5
+    bar.update(1)
     bar.close()
+    shown = out.getvalue()
+    # no redraw at zero (tqdm's reset() drew "0/100" with a negative rate on resume)
+    assert "9/100" in shown, shown
+    assert " 0/100" not in shown and "-" not in shown.split("9/100")[-1], shown
 
 
 def test_validation_shows_progress(tmp_path, data_dir):
