@@ -95,8 +95,9 @@ class TrainConfig:
     kvstore: str = _setting("device", kind="kvstore", group="devices", resumable=True,
                             help="kvstore for several devices; dist_sync / dist_device_sync "
                                  "train on several machines (see examples/launch_local.py)")
-    log_every: int = _setting(50, "log training scalars every N steps", kind="positive_int",
-                              group="output", resumable=True)
+    log_every: int = _setting(50, "log training scalars (their means over these N steps) "
+                                  "every N steps", kind="positive_int", group="output",
+                              resumable=True)
     hist_every: int = _setting(500, "log gradient histograms every N steps, 0 = never",
                                kind="non_negative_int", group="output", resumable=True)
     checkpoint_every: int = _setting(

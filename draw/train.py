@@ -136,6 +136,11 @@ class Trainer:
         self._tick = None
         self._clock_restarted = False
         self._consecutive_nonfinite = 0
+        #: sums of the objective's values over the finite steps since the last logged
+        #: step (float64 NDArrays on the CPU, summed without a host sync) and how many
+        #: examples they hold: the logged ``train/*`` values are their means
+        self._window = None
+        self._window_examples = 0
         if state:
             self.restore_state(state)
 
@@ -148,6 +153,11 @@ class Trainer:
         """Continue from a checkpoint's state JSON: counters and NumPy's global RNG."""
         self.state.update({k: state[k] for k in ("step", "epoch", "batch", "nonfinite")
                            if k in state})
+        window = state.get("log_window")  # absent in checkpoints before it was saved
+        if window and window["examples"]:
+            self._window = [mx.nd.array([v], ctx=mx.cpu(), dtype="float64")
+                            for v in window["sums"]]
+            self._window_examples = int(window["examples"])
         if state.get("numpy_rng"):
             name, keys, pos, has_gauss, cached = state["numpy_rng"]
             np.random.set_state((name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
@@ -281,6 +291,8 @@ class Trainer:
             mx.random.seed(_rng_seed(self.cfg.seed, st["step"], self.rank))
             self.updater.set_learning_rate(self.learning_rate(st["step"] + 1))
             losses, norm, finite = self.step(x)
+            if finite:
+                self._accumulate(losses)
             st["step"] += 1
             st["batch"] += 1
             self._bar.update(1)
@@ -297,7 +309,7 @@ class Trainer:
         """The periodic actions after each step."""
         cfg, step = self.cfg, self.state["step"]
         if step % cfg.log_every == 0:
-            values = self._sync_scalars(losses, norm)
+            values = self._window_means(losses) + [float(norm)]
             now = time.time()
             rate = (step - self._tick[1]) * cfg.batch_size / (now - self._tick[0])
             self._log_step(values, rate)
@@ -421,17 +433,36 @@ class Trainer:
             name, keys, pos, has_gauss, cached = np.random.get_state()
             state = dict(self.state,
                          numpy_rng=[name, keys.tolist(), int(pos), int(has_gauss), float(cached)])
+            if self._window_examples:  # a resumed run logs the uninterrupted run's means
+                state["log_window"] = dict(
+                    sums=[float(w.asscalar()) for w in self._window],
+                    examples=self._window_examples)
             self.run_dir.save_checkpoint(step, self.model, self.updater, state,
                                          keep=self.cfg.keep_checkpoints)
         return self.rank == 0
 
     # ------------------------------------------------------------------ logging
-    @staticmethod
-    def _sync_scalars(losses, norm):
-        """Batch means of the objective's values and the gradient norm, as floats."""
-        parts = [mx.nd.concat(*[l[i].as_in_context(mx.cpu()) for l in losses], dim=0)
-                 for i in range(len(losses[0]))]
-        return [float(p.mean().asscalar()) for p in parts] + [float(norm)]
+    def _accumulate(self, losses):
+        """Add one finite step's per-example values (per-context tuples, as
+        :meth:`step` returns them) to the window of the next logged step."""
+        cpu = mx.cpu()
+        sums = [mx.nd.add_n(*[l[i].astype("float64").sum().as_in_context(cpu)
+                              for l in losses]) for i in range(len(losses[0]))]
+        self._window = sums if self._window is None else [
+            w + s for w, s in zip(self._window, sums)]
+        self._window_examples += sum(l[0].shape[0] for l in losses)
+
+    def _window_means(self, losses):
+        """The means of the objective's values over the examples of the finite steps
+        since the last logged step, as floats, and a new window; with none (every step
+        of the window non-finite) this step's batch means."""
+        if not self._window_examples:
+            parts = [mx.nd.concat(*[l[i].as_in_context(mx.cpu()) for l in losses], dim=0)
+                     for i in range(len(losses[0]))]
+            return [float(p.mean().asscalar()) for p in parts]
+        means = [float(w.asscalar()) / self._window_examples for w in self._window]
+        self._window, self._window_examples = None, 0
+        return means
 
     def _log_step(self, values, rate):
         *means, grad_norm = values

@@ -123,6 +123,51 @@ def test_the_trainer_trains_a_classifier(tmp_path):
         np.testing.assert_array_equal(p.data().asnumpy(), q.data().asnumpy(), err_msg=k)
 
 
+class _Scalars:
+    """A stand-in for mxboard's SummaryWriter that keeps the scalars."""
+
+    def __init__(self):
+        self.scalars = {}
+
+    def add_scalar(self, tag, value, step):
+        self.scalars.setdefault(tag, {})[step] = value
+
+    def __getattr__(self, name):  # images, histograms, flush: nothing to keep
+        return lambda *args, **kwargs: None
+
+
+def test_logged_training_values_are_means_over_the_window(tmp_path):
+    """train/* at a logged step is the mean over all the examples since the previous
+    one (not one batch), and a run resumed mid-window logs the same numbers."""
+    rs = np.random.RandomState(5)
+    data = (mx.nd.array(rs.uniform(size=(60,) + SHAPE)), mx.nd.array(rs.randint(0, K, 60)))
+
+    def run(log_every, path, resume_at=None):
+        cfg = TrainConfig(batch_size=10, max_steps=12, learning_rate=3e-3, num_val=20,
+                          log_every=log_every, hist_every=0, checkpoint_every=6,
+                          checkpoint_each_epoch=False, val_each_epoch=False)
+        mx.random.seed(0)
+        net, writer = _classifier(), _Scalars()
+        trainer = Trainer(net, data, data, cfg, [mx.cpu()], RunDir(str(path)))
+        if resume_at:
+            trainer.restore_state(RunDir(str(path)).load_checkpoint(
+                net, trainer.updater, step=resume_at))
+        trainer.fit(writer=writer, progress=False)
+        return writer.scalars
+
+    every_step = run(1, tmp_path / "a")["train/loss"]
+    assert sorted(every_step) == list(range(1, 13))
+    windowed = run(4, tmp_path / "b")
+    for tag in ("train/loss", "train/error"):
+        assert sorted(windowed[tag]) == [4, 8, 12]
+    for end in (4, 8, 12):  # equal batches: the mean of the batch means
+        assert windowed["train/loss"][end] == pytest.approx(
+            np.mean([every_step[s] for s in range(end - 3, end + 1)]), rel=1e-9)
+    resumed = run(4, tmp_path / "b", resume_at=6)  # the window of step 8 began at 5
+    for tag in ("train/loss", "train/error"):
+        assert resumed[tag] == {s: windowed[tag][s] for s in (8, 12)}
+
+
 def test_environment_defaults():
     env = Environment()
     assert env.devices() == [mx.cpu()] and env.progress and env.data_dir is None
