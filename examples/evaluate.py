@@ -19,7 +19,8 @@ def parser():
     p.add_argument("--split", choices=("train", "val", "test"), default="test",
                    help="data split (default test)")
     p.add_argument("--num_images", type=bounded_int(0, 10 ** 8), default=0,
-                   help="evaluate the first N images only, 0 = all")
+                   help="evaluate N images spread over the split (the same subset on every "
+                   "machine; not its first N), 0 = all")
     p.add_argument("--batch_size", "-b", type=bounded_int(1, 100000), default=500,
                    help="images (times K with --iw_samples) per forward pass (default 500)")
     p.add_argument("--seed", type=seed_int, default=0,
