@@ -23,7 +23,7 @@ from collections import namedtuple
 import mxnet as mx
 import numpy as np
 
-from . import precision
+from . import precision, schedule
 from .base import GenerativeModel
 from .config import RESUMABLE, Environment, TrainConfig
 from .batches import GeneratedImages, fixed_binarization, take_subset
@@ -154,6 +154,10 @@ def _train(model_cfg, cfg, dataset, rd, env, init_from=None, resume_from=None,
     precision.use(env.amp, env.devices())  # before any model is built
     if resume_from and not rd.steps():  # refused before anything is read or written
         raise CheckpointError("%s: no checkpoint found" % rd.path)
+    try:  # the schedule's own contradictions, before any data is converted or read
+        schedule.check(cfg)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     if not resume_from and not launched():  # a worker of a distributed job checks later,
         rd.check_new()  # when it knows whether it writes; everyone else before the data
     model, warm = _build_model(model_cfg, init_from)

@@ -110,6 +110,18 @@ def test_bad_schedule_flags_are_one_line_and_write_nothing(tmp_path, data_dir, f
     assert not logdir.exists()
 
 
+def test_contradicting_schedule_flags_are_refused_before_the_data(tmp_path):
+    """Settings that contradict each other need no data to be refused: the error comes
+    before a dataset is looked for (here there is none to convert)."""
+    empty = tmp_path / "data"
+    empty.mkdir()
+    proc = run_script(TINY + ["--lr_schedule", "cosine", "--lr_min", "0.01",
+                              "--logdir", str(tmp_path / "run"), "--data_dir", str(empty),
+                              "--source", str(empty)])
+    assert_one_line_error(proc, "--lr_min 0.01: a cosine schedule decays")
+    assert not os.listdir(str(empty)) and not (tmp_path / "run").exists()
+
+
 def _rates(logdir):
     return dict(tensorboard_scalars(str(logdir), "train/learning_rate"))
 
