@@ -37,9 +37,22 @@ def _pump(stream, prefix, out):
     stream.close()
 
 
+def worker_command(command):
+    """The command every worker runs: ``python`` or ``python3`` become this interpreter,
+    and a Python script given without one (``examples/train_mnist.py ...``) runs with it."""
+    if command[0] in ("python", "python3"):
+        return [sys.executable] + command[1:]
+    if command[0].endswith(".py") and os.path.isfile(command[0]):
+        return [sys.executable] + command
+    return list(command)
+
+
 def worker_gpus(gpus, num_workers):
     """Share the GPU ids ``gpus`` out: worker i gets the i-th of ``num_workers`` equal
     consecutive groups, as a ``CUDA_VISIBLE_DEVICES`` value (``["0,1", "2,3"]``)."""
+    twice = sorted({g for g in gpus if gpus.count(g) > 1})
+    if twice:
+        raise ValueError("GPU %s given more than once" % ", ".join(str(g) for g in twice))
     if len(gpus) % num_workers:
         raise ValueError("%d GPUs cannot be shared equally by %d workers"
                          % (len(gpus), num_workers))
@@ -226,8 +239,7 @@ def main(argv):
                                       for a in command):
         p.error("every worker would train on the same GPUs: give --gpus with the GPU ids "
                 "to share out among the %d workers" % args.num_workers)
-    if command[0] in ("python", "python3"):
-        command[0] = sys.executable
+    command = worker_command(command)
     if shutil.which(command[0]) is None:
         p.error("the worker command %s is not an executable program" % command[0])
     status = launch_local(command, num_workers=args.num_workers, num_servers=args.num_servers,

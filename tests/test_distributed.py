@@ -66,6 +66,8 @@ def test_launcher_gives_each_worker_its_own_gpus():
     launcher = load_example("launch_local")
     assert launcher.worker_gpus([0, 1, 2, 3], 2) == ["0,1", "2,3"]
     assert launcher.worker_gpus([4, 5, 6], 3) == ["4", "5", "6"]
+    with pytest.raises(ValueError, match="GPU 0 given more than once"):
+        launcher.worker_gpus([0, 0], 2)
     out = io.StringIO()
     # the workers only print what they see (a scheduler and server start and are stopped)
     status = launcher.launch_local(
@@ -168,6 +170,20 @@ def test_launcher_timeout_kills_after_the_grace(tmp_path):
     assert proc.returncode == 124 and "timed out after 15 s" in err, err
     assert time.time() - up < max(0, 15 - (up - start)) + 2 + 3, time.time() - up
     assert not [pid for pid in children if _alive(pid)]
+
+
+def test_launcher_runs_a_script_given_without_python():
+    """``-- examples/train_mnist.py ...`` (no interpreter) runs the script with this
+    Python, as ``-- python examples/train_mnist.py ...`` does; other programs are left
+    as they are."""
+    import sys
+    from .conftest import load_example
+    launcher = load_example("launch_local")
+    script = ["examples/train_mnist.py", "--kvstore", "dist_sync"]
+    assert launcher.worker_command(script) == [sys.executable] + script
+    assert launcher.worker_command(["python"] + script) == [sys.executable] + script
+    assert launcher.worker_command(["env", "A=1", "python3"]) == ["env", "A=1", "python3"]
+    assert launcher.worker_command(["missing.py"]) == ["missing.py"]  # refused later
 
 
 def test_launcher_missing_worker_program_is_one_line():
