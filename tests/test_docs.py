@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from draw import config
+
 from .conftest import ROOT, run_script
 
 README = os.path.join(ROOT, "README.md")
@@ -89,8 +91,8 @@ def test_tutorial_notebook_runs(data_dir, source_dir, monkeypatch):
     nb = nbformat.read(NOTEBOOK, as_version=4)
     # the kernel inherits the environment: the converted data, and the original files for
     # a dataset the notebook converts itself (cluttered MNIST)
-    monkeypatch.setenv("DRAW_DATA_DIR", data_dir)
-    monkeypatch.setenv("DRAW_DATA_SOURCE", source_dir)
+    monkeypatch.setenv(config.DATA_DIR_ENV, data_dir)
+    monkeypatch.setenv(config.SOURCE_ENV, source_dir)
     nbclient.NotebookClient(nb, timeout=NOTEBOOK_CELL_TIMEOUT, kernel_name="python3",
                             resources={"metadata": {"path": str(ROOT)}}).execute()
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
