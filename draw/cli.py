@@ -344,6 +344,8 @@ def curves(args):
     warm-started run's steps continue those of the weights it began from
     (:func:`draw.curves.steps_before`)."""
     from .curves import read_csv
+    if not args.runs and not args.csv:
+        raise UsageError("give a run directory or a --csv this tool wrote")
     labels = args.label or [os.path.basename(os.path.normpath(r)) for r in args.runs]
     if len(labels) != len(args.runs):
         raise UsageError("give one --label per run (%d runs, %d labels)"

@@ -108,6 +108,12 @@ class Trainer:
         self.train_iter = BatchIterator(train[0], batch, shuffle=True, seed=cfg.seed,
                                         binarize=cfg.binarize,
                                         labels=train[1] if len(train) > 1 else None)
+        #: Epochs of generated training images that a run continuing another's schedule
+        #: (``lr_schedule_start``) skips: the lost run saw those, so this one goes on with
+        #: the next unseen epoch (its own epoch 0 draws the images of epoch
+        #: ceil(lr_schedule_start / steps per epoch)). Fixed images keep their order.
+        self.data_epochs_before = (-(-cfg.lr_schedule_start // len(self.train_iter))
+                                   if isinstance(train[0], GeneratedImages) else 0)
         self.full_val_data = val_data
         # a subset spread over the split (Omniglot's test split is ordered by alphabet)
         self.val_data = tuple(take_subset(a, cfg.num_val) for a in val_data) \
@@ -247,13 +253,15 @@ class Trainer:
         """
         cfg, st = self.cfg, self.state
         log.info("%s; contexts: %s%s; %d train / %d val images; batch %d; %d "
-                 "steps/epoch; %s; learning rate: %s",
+                 "steps/epoch; %s; learning rate: %s%s",
                  runtime.THREADS_NOTE or "OpenMP threads: MXNet default", self.ctxs,
                  "; worker %d of %d" % (self.rank, self.num_workers)
                  if self.num_workers > 1 else "",
                  len(self.train_iter.images), len(self.val_images), cfg.batch_size,
                  len(self.train_iter), precision.dtype(),
-                 schedule.describe(cfg, len(self.train_iter)))
+                 schedule.describe(cfg, len(self.train_iter)),
+                 "; training images of epoch %d on (the continued schedule's)"
+                 % self.data_epochs_before if self.data_epochs_before else "")
         self.writer = writer
         self.interrupted = None
         self._bar = _progress_bar(progress, total=cfg.max_steps or cfg.epochs * len(
@@ -287,7 +295,8 @@ class Trainer:
         """The rest of the current epoch (from ``state['batch']``), or up to a signal or
         ``max_steps``."""
         st = self.state
-        for x in self.train_iter.epoch(st["epoch"], start=st["batch"]):
+        for x in self.train_iter.epoch(st["epoch"] + self.data_epochs_before,
+                                       start=st["batch"]):
             mx.random.seed(_rng_seed(self.cfg.seed, st["step"], self.rank))
             self.updater.set_learning_rate(self.learning_rate(st["step"] + 1))
             losses, norm, finite = self.step(x)

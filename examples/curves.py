@@ -6,6 +6,7 @@ needs pip install -e '.[viz]'): a PNG with one panel per tag and the numbers as 
     python examples/curves.py runs/lr_1e-3 runs/lr_3e-4 --label 1e-3 --label 3e-4 \\
         --tag val/total --out lr.png
     python examples/curves.py runs/warm --csv first_part.csv --out chain.png
+    python examples/curves.py --csv part1.csv --csv part2.csv --out chain.png
 """
 import sys
 
@@ -14,7 +15,8 @@ from draw.cli import curves, finite_float, main, script_parser
 
 def parser():
     p = script_parser(__doc__)
-    p.add_argument("runs", nargs="+", help="run directories")
+    p.add_argument("runs", nargs="*",
+                   help="run directories (none if every part comes from --csv)")
     p.add_argument("--out", default="curves.png",
                    help="PNG to write; the CSV goes beside it (default curves.png)")
     p.add_argument("--tag", action="append", default=None,

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from draw import base, figures
+from draw.batches import GeneratedImages
 from draw.config import Environment, TrainConfig
 from draw.evaluate import evaluate_mean
 from draw.loss import ClassifierWithLoss
@@ -121,6 +122,37 @@ def test_the_trainer_trains_a_classifier(tmp_path):
     resumed.fit(progress=False)
     for (k, p), q in zip(net.collect_params().items(), again.collect_params().values()):
         np.testing.assert_array_equal(p.data().asnumpy(), q.data().asnumpy(), err_msg=k)
+
+
+class _Recorded(GeneratedImages):
+    """Generated training images that remember which epochs were asked for."""
+
+    def __init__(self, images):
+        self.images, self.shape, self.epochs = images, images.shape, set()
+
+    def take(self, epoch, indices):
+        self.epochs.add(epoch)
+        return mx.nd.array(self.images[indices])
+
+
+@pytest.mark.parametrize("start, epochs", [(0, {0, 1}), (12, {2, 3}), (13, {3, 4})])
+def test_a_continued_schedule_continues_the_generated_images(tmp_path, start, epochs):
+    """A run that continues another's schedule (--lr_schedule_start S, 6 updates an
+    epoch here) draws the generated images (cluttered MNIST's fresh clutter) from the
+    first epoch the lost run had not begun, not epoch 0 again; fixed images keep
+    their order."""
+    rs = np.random.RandomState(4)
+    x, y = rs.uniform(size=(60,) + SHAPE).astype(np.float32), mx.nd.array(rs.randint(0, K, 60))
+    cfg = TrainConfig(batch_size=10, max_steps=8, lr_schedule_start=start, num_val=10,
+                      log_every=4, hist_every=0, checkpoint_every=0,
+                      checkpoint_each_epoch=False, val_each_epoch=False)
+    images = _Recorded(x)
+    trainer = Trainer(_classifier(), (images, y), (mx.nd.array(x), y), cfg, [mx.cpu()],
+                      RunDir(str(tmp_path / "generated")))
+    trainer.fit(progress=False)
+    assert images.epochs == epochs and trainer.data_epochs_before == min(epochs)
+    assert Trainer(_classifier(), (mx.nd.array(x), y), (mx.nd.array(x), y), cfg,
+                   [mx.cpu()], RunDir(str(tmp_path / "fixed"))).data_epochs_before == 0
 
 
 class _Scalars:

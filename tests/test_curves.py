@@ -76,6 +76,11 @@ def test_warm_started_run_continues_the_chain(tmp_path, capsys):
                 csv_files=[str(tmp_path / "first.csv")])
     with pytest.raises(UsageError, match="not a CSV of curves.py"):
         read_csv(str(tmp_path / "chain.png"))
+    # every directory of the chain gone: its parts' CSVs alone redraw it
+    _curves([], tmp_path / "again.png", csv_files=[str(tmp_path / "chain.csv")])
+    assert read_csv(str(tmp_path / "again.csv")) == read_csv(str(tmp_path / "chain.csv"))
+    with pytest.raises(UsageError, match="give a run directory or a --csv"):
+        _curves([], tmp_path / "none.png")
 
 
 def test_y_labels():
