@@ -7,7 +7,7 @@ files on first use (data/convert_cluttered_mnist.py).
 
     python examples/train_cluttered_mnist.py --gpu --logdir runs/draw_cluttered_8
     python examples/train_cluttered_mnist.py --num_steps 4 --logdir runs/draw_cluttered_4
-    python examples/train_cluttered_mnist.py --resume runs/draw_cluttered_8 --epochs 60
+    python examples/train_cluttered_mnist.py --resume runs/draw_cluttered_8
 """
 import sys
 
@@ -22,7 +22,8 @@ def parser():
     add_model_args(p, "draw_cluttered_8", {
         "num_steps": ("-s", "glimpses T"), "glimpse_size": (None, "glimpse N (N x N)"),
         "num_recurrent_units": ("-u", "LSTM units")})
-    return add_train_args(p, batch_size=100, learning_rate=1e-3, epochs=50, num_val=10000,
+    return add_train_args(p, batch_size=100, learning_rate=1e-3, epochs=150,
+                          lr_schedule="cosine", lr_min=1e-5, num_val=10000,
                           logdir="runs/draw_cluttered_8")
 
 
